@@ -1,0 +1,100 @@
+// The CPU op interface the model code calls. Every op has a plain reference
+// version (kernels/cpu/reference.h) and, where it matters, an AVX2/FMA/F16C
+// version chosen once at run time from CPUID; PAGODA_FORCE_PORTABLE=1 (read in
+// base/env) forces the portable path. All tensors are row-major float32
+// unless said otherwise.
+//
+// Batch invariance: every op computes each output row with the same
+// arithmetic, in the same order, whatever the number of rows in the call and
+// whatever the thread count. A request's logits therefore never depend on
+// what else is in the batch (tests/kernels checks this bit for bit).
+//
+// Thread-safety: ops are reentrant; `pool` may be null (single-threaded).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "base/thread_pool.h"
+#include "tensor/dtype.h"
+
+namespace pagoda {
+
+// A 2-D weight matrix [rows = out features, cols = in features] stored
+// row-major in its file format: each row is cols elements (F32/F16/BF16) or
+// cols / block_size quantized blocks; rows are row_bytes apart.
+struct WeightMatrix {
+  DType dtype = DType::kF32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  const uint8_t* data = nullptr;
+  size_t row_bytes = 0;
+};
+
+// y[m, n] = sum_k x[m, k] * w[n, k] for m in [0, num_rows). x is
+// [num_rows, w.cols], y is [num_rows, w.rows]. Supported dtypes: F32 (OpenBLAS
+// sgemm, single-threaded BLAS inside pagoda's pool), F16, BF16, Q8_0, Q4_0
+// (read in their stored format), and Q4_K/Q5_K/Q6_K where present.
+void MatMul(const WeightMatrix& w, const float* x, int64_t num_rows, float* y, ThreadPool* pool);
+
+// Copies row `row` of w, converted to float, into out[w.cols] (embedding look-up).
+void GetRow(const WeightMatrix& w, int64_t row, float* out);
+
+// Element conversion for a whole row of n elements (n a multiple of the block size).
+void DequantizeRow(DType dtype, const void* src, float* dst, int64_t n);
+// Reference quantizers (ggml's round-to-nearest definitions) for F16, BF16,
+// Q8_0, Q4_0; used by `pagoda mkmodel` and tests.
+void QuantizeRow(DType dtype, const float* src, void* dst, int64_t n);
+
+// out[r, :] = x[r, :] / sqrt(mean(x[r, :]^2) + eps) * weight, for num_rows rows of n.
+// In place is allowed (out == x).
+void RmsNorm(const float* x, const float* weight, int64_t num_rows, int64_t n, float eps,
+             float* out);
+
+// Rotary embedding in place on x[num_tokens, num_heads, head_dim]; only the
+// first rotary_dim dims of each head rotate. inv_freq[rotary_dim / 2] holds
+// the per-pair frequencies (rope scaling already applied). interleaved=true
+// rotates pairs (2i, 2i+1) (GGUF llama layout); false rotates (i, i + rotary_dim/2)
+// (Hugging Face / NeoX layout).
+void Rope(float* x, const int32_t* positions, int64_t num_tokens, int num_heads, int head_dim,
+          int rotary_dim, const float* inv_freq, bool interleaved);
+
+// out[i] = silu(gate[i]) * up[i] over num_rows rows of n; gate_up holds each
+// row as [gate(n) | up(n)] (the fused gate/up product's output).
+void SiluMul(const float* gate_up, int64_t num_rows, int64_t n, float* out);
+
+// a[i] += b[i]
+void Add(float* a, const float* b, int64_t n);
+
+// Paged attention metadata for one forward pass (all layers share it).
+// Sequence s owns query rows [query_start_loc[s], query_start_loc[s + 1]);
+// its context is seq_lens[s] tokens, the last q_len of which are its queries,
+// so query row j of s sits at position seq_lens[s] - q_len + j and attends
+// causally to positions [0, that position]. Position p of s lives in cache
+// block block_tables[s * max_blocks_per_seq + p / block_size], slot p % block_size.
+struct AttentionMetadata {
+  int num_seqs = 0;
+  const int32_t* query_start_loc = nullptr;  // [num_seqs + 1]
+  const int32_t* seq_lens = nullptr;         // [num_seqs]
+  const int32_t* block_tables = nullptr;     // [num_seqs, max_blocks_per_seq]
+  int max_blocks_per_seq = 0;
+  int block_size = 16;
+};
+
+// Writes k, v rows [num_tokens, num_kv_heads * head_dim] into the cache at
+// slot_mapping[t] (a flat slot = block * block_size + offset; -1 skips).
+// Cache layout: [num_blocks, block_size, num_kv_heads, head_dim] float32.
+void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
+                  int num_kv_heads, int head_dim, float* k_cache, float* v_cache);
+
+// out[t, h * head_dim ...] = softmax(q . K^T * scale) V over the paged cache,
+// grouped-query (query head h reads kv head h / (num_heads / num_kv_heads)).
+// q: [num_tokens, num_heads, head_dim]. Parallel over (sequence, query, head).
+void PagedAttention(const float* q, const float* k_cache, const float* v_cache,
+                    const AttentionMetadata& meta, int num_heads, int num_kv_heads, int head_dim,
+                    float scale, float* out, ThreadPool* pool);
+
+// Which instruction set the dispatcher picked ("avx2" or "portable").
+const char* KernelIsa();
+
+}  // namespace pagoda
