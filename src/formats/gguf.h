@@ -29,6 +29,9 @@ enum class GgufType : uint32_t {
   kFloat64 = 12,
 };
 
+// "uint8", "string", "array", ... (for messages).
+std::string GgufTypeName(GgufType t);
+
 // One metadata value. Scalars of every integer width are kept in i64/u64 (as
 // signed/unsigned by their type), floats in f64. Arrays keep their element
 // type and their elements in the vector matching it (strings in `strs`,
