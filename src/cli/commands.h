@@ -1,0 +1,23 @@
+// The subcommands of the `pagoda` binary. Each Add*Command registers its
+// flags on the CLI11 app and returns the callback that runs it (the exit
+// code it returns becomes the process's).
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace pagoda {
+
+using CommandRun = std::function<int()>;
+
+CommandRun AddGenerateCommand(CLI::App& app);
+CommandRun AddMkmodelCommand(CLI::App& app);
+CommandRun AddBenchLatencyCommand(CLI::App& bench);
+
+// Path of the built-in demo model, written on first use (deterministic
+// random weights, so nothing is downloaded). Returns "" and prints an error
+// on failure.
+std::string DemoModelPath();
+
+}  // namespace pagoda
