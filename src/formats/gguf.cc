@@ -288,6 +288,8 @@ Status GgufParser::ReadTensorInfos(GgufFile* f, uint64_t tensor_count) {
     context_ = "tensor info " + std::to_string(i);
     GgufTensorInfo t;
     RETURN_IF_ERROR(ReadString(&t.name, "tensor name"));
+    // Tensors are looked up by name; a nameless one is a corrupted info.
+    if (t.name.empty()) return Corrupt(context_ + " has an empty name");
     context_ = "tensor '" + t.name + "'";
     if (f->tensor_index_.count(t.name) != 0) {
       return Corrupt("duplicate tensor name '" + t.name + "'");
