@@ -1,7 +1,7 @@
 // The CPU op interface the model code calls. Every op has a plain reference
 // version (kernels/cpu/reference.h) and, where it matters, an AVX2/FMA/F16C
 // version chosen once at run time from CPUID; PAGODA_FORCE_PORTABLE=1 (read in
-// base/env) forces the portable path. All tensors are row-major float32
+// kernels/cpu/isa.cc) forces the portable path. All tensors are row-major float32
 // unless said otherwise.
 //
 // Batch invariance: every op computes each output row with the same
@@ -32,9 +32,11 @@ struct WeightMatrix {
 };
 
 // y[m, n] = sum_k x[m, k] * w[n, k] for m in [0, num_rows). x is
-// [num_rows, w.cols], y is [num_rows, w.rows]. Supported dtypes: F32 (OpenBLAS
-// sgemm, single-threaded BLAS inside pagoda's pool), F16, BF16, Q8_0, Q4_0
-// (read in their stored format), and Q4_K/Q5_K/Q6_K where present.
+// [num_rows, w.cols], y is [num_rows, w.rows]. Supported dtypes: F32, F16,
+// BF16, Q8_0, Q4_0 (read in their stored format), and Q4_K/Q5_K/Q6_K where
+// present. Parallel over output features in pagoda's pool. F32 uses pagoda's
+// own kernel, not OpenBLAS: sgemm's result depends on the batch shape (see
+// kernels/cpu/matmul.cc).
 void MatMul(const WeightMatrix& w, const float* x, int64_t num_rows, float* y, ThreadPool* pool);
 
 // Copies row `row` of w, converted to float, into out[w.cols] (embedding look-up).

@@ -1,0 +1,132 @@
+#include "kernels/cpu/reference.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "base/check.h"
+
+namespace pagoda::ref {
+
+void MatMul(const WeightMatrix& w, const float* x, int64_t num_rows, float* y) {
+  std::vector<float> row(static_cast<size_t>(w.cols));
+  for (int64_t n = 0; n < w.rows; ++n) {
+    DequantizeRow(w.dtype, w.data + n * w.row_bytes, row.data(), w.cols);
+    for (int64_t m = 0; m < num_rows; ++m) {
+      double sum = 0.0;
+      for (int64_t k = 0; k < w.cols; ++k) sum += static_cast<double>(x[m * w.cols + k]) * row[k];
+      y[m * w.rows + n] = static_cast<float>(sum);
+    }
+  }
+}
+
+void RmsNorm(const float* x, const float* weight, int64_t num_rows, int64_t n, float eps,
+             float* out) {
+  for (int64_t r = 0; r < num_rows; ++r) {
+    double ss = 0.0;
+    for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[r * n + i]) * x[r * n + i];
+    const double inv = 1.0 / std::sqrt(ss / static_cast<double>(n) + eps);
+    for (int64_t i = 0; i < n; ++i) {
+      out[r * n + i] = static_cast<float>(x[r * n + i] * inv * weight[i]);
+    }
+  }
+}
+
+void Rope(float* x, const int32_t* positions, int64_t num_tokens, int num_heads, int head_dim,
+          int rotary_dim, const float* inv_freq, bool interleaved) {
+  const int half = rotary_dim / 2;
+  for (int64_t t = 0; t < num_tokens; ++t) {
+    for (int h = 0; h < num_heads; ++h) {
+      float* v = x + (t * num_heads + h) * head_dim;
+      for (int i = 0; i < half; ++i) {
+        const double angle = static_cast<double>(positions[t]) * inv_freq[i];
+        const double c = std::cos(angle), s = std::sin(angle);
+        const int i0 = interleaved ? 2 * i : i;
+        const int i1 = interleaved ? 2 * i + 1 : i + half;
+        const double a = v[i0], b = v[i1];
+        v[i0] = static_cast<float>(a * c - b * s);
+        v[i1] = static_cast<float>(a * s + b * c);
+      }
+    }
+  }
+}
+
+void SiluMul(const float* gate_up, int64_t num_rows, int64_t n, float* out) {
+  for (int64_t r = 0; r < num_rows; ++r) {
+    for (int64_t i = 0; i < n; ++i) {
+      const double g = gate_up[r * 2 * n + i];
+      const double u = gate_up[r * 2 * n + n + i];
+      out[r * n + i] = static_cast<float>(g / (1.0 + std::exp(-g)) * u);
+    }
+  }
+}
+
+void Add(float* a, const float* b, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) a[i] += b[i];
+}
+
+void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
+                  int num_kv_heads, int head_dim, float* k_cache, float* v_cache) {
+  const int64_t width = static_cast<int64_t>(num_kv_heads) * head_dim;
+  for (int64_t t = 0; t < num_tokens; ++t) {
+    if (slot_mapping[t] < 0) continue;
+    for (int64_t i = 0; i < width; ++i) {
+      k_cache[slot_mapping[t] * width + i] = k[t * width + i];
+      v_cache[slot_mapping[t] * width + i] = v[t * width + i];
+    }
+  }
+}
+
+void PagedAttention(const float* q, const float* k_cache, const float* v_cache,
+                    const AttentionMetadata& meta, int num_heads, int num_kv_heads, int head_dim,
+                    float scale, float* out) {
+  CHECK_EQ(num_heads % num_kv_heads, 0);
+  const int group = num_heads / num_kv_heads;
+  const int64_t kv_width = static_cast<int64_t>(num_kv_heads) * head_dim;
+  for (int s = 0; s < meta.num_seqs; ++s) {
+    const int q_begin = meta.query_start_loc[s];
+    const int q_len = meta.query_start_loc[s + 1] - q_begin;
+    const int seq_len = meta.seq_lens[s];
+    // Gather this sequence's context into dense [seq_len, kv_width] arrays.
+    std::vector<float> keys(static_cast<size_t>(seq_len * kv_width));
+    std::vector<float> values(keys.size());
+    for (int p = 0; p < seq_len; ++p) {
+      const int64_t block = meta.block_tables[s * meta.max_blocks_per_seq + p / meta.block_size];
+      const int64_t slot = block * meta.block_size + p % meta.block_size;
+      for (int64_t i = 0; i < kv_width; ++i) {
+        keys[p * kv_width + i] = k_cache[slot * kv_width + i];
+        values[p * kv_width + i] = v_cache[slot * kv_width + i];
+      }
+    }
+    for (int j = 0; j < q_len; ++j) {
+      const int pos = seq_len - q_len + j;
+      const int64_t t = q_begin + j;
+      for (int h = 0; h < num_heads; ++h) {
+        const int kvh = h / group;
+        const float* qv = q + (t * num_heads + h) * head_dim;
+        std::vector<double> scores(static_cast<size_t>(pos + 1));
+        double max_score = -INFINITY;
+        for (int p = 0; p <= pos; ++p) {
+          double dot = 0.0;
+          for (int d = 0; d < head_dim; ++d) {
+            dot += static_cast<double>(qv[d]) * keys[p * kv_width + kvh * head_dim + d];
+          }
+          scores[p] = dot * scale;
+          max_score = std::max(max_score, scores[p]);
+        }
+        double denom = 0.0;
+        for (int p = 0; p <= pos; ++p) {
+          scores[p] = std::exp(scores[p] - max_score);
+          denom += scores[p];
+        }
+        for (int d = 0; d < head_dim; ++d) {
+          double acc = 0.0;
+          for (int p = 0; p <= pos; ++p) acc += scores[p] * values[p * kv_width + kvh * head_dim + d];
+          out[(t * num_heads + h) * head_dim + d] = static_cast<float>(acc / denom);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace pagoda::ref

@@ -1,0 +1,35 @@
+// Plain-loop reference versions of the ops in kernels/ops.h: the ground truth
+// for the parity tests of the fast kernels, written to be obviously correct
+// rather than fast (double accumulation, no tiling, one thread). Same
+// contracts as the ops they mirror. Reentrant: thread-safe.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/ops.h"
+
+namespace pagoda::ref {
+
+// Dequantizes each weight row with DequantizeRow and accumulates in double.
+void MatMul(const WeightMatrix& w, const float* x, int64_t num_rows, float* y);
+
+void RmsNorm(const float* x, const float* weight, int64_t num_rows, int64_t n, float eps,
+             float* out);
+
+void Rope(float* x, const int32_t* positions, int64_t num_tokens, int num_heads, int head_dim,
+          int rotary_dim, const float* inv_freq, bool interleaved);
+
+void SiluMul(const float* gate_up, int64_t num_rows, int64_t n, float* out);
+
+void Add(float* a, const float* b, int64_t n);
+
+void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
+                  int num_kv_heads, int head_dim, float* k_cache, float* v_cache);
+
+// Gathers each position's K/V through the block table and runs textbook
+// softmax attention in double.
+void PagedAttention(const float* q, const float* k_cache, const float* v_cache,
+                    const AttentionMetadata& meta, int num_heads, int num_kv_heads, int head_dim,
+                    float scale, float* out);
+
+}  // namespace pagoda::ref

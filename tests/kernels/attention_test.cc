@@ -1,0 +1,189 @@
+// PagedAttention against dense causal attention, with K/V written to
+// shuffled, non-contiguous cache blocks, several sequences of different
+// lengths, mixed prefill chunks and decodes, and grouped-query heads.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include "kernel_test_util.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/reference.h"
+
+namespace pagoda {
+namespace {
+
+using testing::RandomFloats;
+
+struct Seq {
+  int seq_len;  // context, including the queries
+  int q_len;    // new tokens this step
+};
+
+// Owns a whole batch: per-sequence dense K/V/Q, the paged cache and metadata.
+struct Batch {
+  int num_heads, num_kv_heads, head_dim, block_size, max_blocks;
+  std::vector<Seq> seqs;
+  std::vector<std::vector<float>> dense_k, dense_v;  // [seq_len, kv_heads * head_dim]
+  std::vector<float> q;                              // [tokens, heads * head_dim]
+  std::vector<int32_t> query_start_loc, seq_lens, block_tables;
+  std::vector<float> k_cache, v_cache;
+  AttentionMetadata meta;
+
+  Batch(std::vector<Seq> s, int heads, int kv_heads, int hd, int bs, uint32_t seed)
+      : num_heads(heads), num_kv_heads(kv_heads), head_dim(hd), block_size(bs), seqs(std::move(s)) {
+    const int width = kv_heads * hd;
+    max_blocks = 0;
+    int total_blocks = 0;
+    for (const Seq& sq : seqs) {
+      const int nb = (sq.seq_len + bs - 1) / bs;
+      max_blocks = std::max(max_blocks, nb);
+      total_blocks += nb;
+    }
+    total_blocks += 3;  // spare blocks nobody owns
+    // Hand out blocks in a shuffled order so no sequence is contiguous.
+    std::vector<int32_t> free_blocks(total_blocks);
+    std::iota(free_blocks.begin(), free_blocks.end(), 0);
+    std::mt19937 rng(seed);
+    std::shuffle(free_blocks.begin(), free_blocks.end(), rng);
+    block_tables.assign(seqs.size() * max_blocks, -1);
+    size_t next = 0;
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      for (int b = 0; b * bs < seqs[i].seq_len; ++b) block_tables[i * max_blocks + b] = free_blocks[next++];
+    }
+    // Poison the cache so a wrong slot shows up.
+    k_cache.assign(static_cast<size_t>(total_blocks) * bs * width, 1e4f);
+    v_cache = k_cache;
+    query_start_loc.push_back(0);
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      dense_k.push_back(RandomFloats(seed + 10 * i + 1, seqs[i].seq_len * width));
+      dense_v.push_back(RandomFloats(seed + 10 * i + 2, seqs[i].seq_len * width));
+      std::vector<int64_t> slots(seqs[i].seq_len);
+      for (int p = 0; p < seqs[i].seq_len; ++p) {
+        slots[p] = static_cast<int64_t>(block_tables[i * max_blocks + p / bs]) * bs + p % bs;
+      }
+      WriteKvCache(dense_k[i].data(), dense_v[i].data(), slots.data(), seqs[i].seq_len, kv_heads,
+                   hd, k_cache.data(), v_cache.data());
+      query_start_loc.push_back(query_start_loc.back() + seqs[i].q_len);
+      seq_lens.push_back(seqs[i].seq_len);
+    }
+    q = RandomFloats(seed + 7, query_start_loc.back() * heads * hd, -2, 2);
+    meta = AttentionMetadata{static_cast<int>(seqs.size()), query_start_loc.data(), seq_lens.data(),
+                             block_tables.data(), max_blocks, bs};
+  }
+
+  int num_tokens() const { return query_start_loc.back(); }
+
+  // Textbook causal attention on the dense arrays, in double.
+  std::vector<double> Dense(float scale) const {
+    const int width = num_kv_heads * head_dim;
+    const int group = num_heads / num_kv_heads;
+    std::vector<double> out(static_cast<size_t>(num_tokens()) * num_heads * head_dim);
+    for (size_t s = 0; s < seqs.size(); ++s) {
+      for (int j = 0; j < seqs[s].q_len; ++j) {
+        const int t = query_start_loc[s] + j;
+        const int pos = seqs[s].seq_len - seqs[s].q_len + j;
+        for (int h = 0; h < num_heads; ++h) {
+          const int kvh = h / group;
+          std::vector<double> w(pos + 1);
+          for (int p = 0; p <= pos; ++p) {
+            double d = 0;
+            for (int i = 0; i < head_dim; ++i) {
+              d += double{q[(t * num_heads + h) * head_dim + i]} * dense_k[s][p * width + kvh * head_dim + i];
+            }
+            w[p] = d * scale;
+          }
+          const double mx = *std::max_element(w.begin(), w.end());
+          double sum = 0;
+          for (double& x : w) sum += (x = std::exp(x - mx));
+          for (int i = 0; i < head_dim; ++i) {
+            double acc = 0;
+            for (int p = 0; p <= pos; ++p) acc += w[p] * dense_v[s][p * width + kvh * head_dim + i];
+            out[(t * num_heads + h) * head_dim + i] = acc / sum;
+          }
+        }
+      }
+    }
+    return out;
+  }
+};
+
+// Values are convex combinations of V entries in [-1, 1]; float softmax and
+// dot products over <= a few hundred terms stay well inside 2e-5.
+constexpr double kAbsTol = 2e-5;
+
+void RunAgainstDense(const Batch& b, ThreadPool* pool) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(b.head_dim));
+  const std::vector<double> dense = b.Dense(scale);
+  std::vector<float> out(dense.size(), NAN);
+  ref::PagedAttention(b.q.data(), b.k_cache.data(), b.v_cache.data(), b.meta, b.num_heads,
+                      b.num_kv_heads, b.head_dim, scale, out.data());
+  for (size_t i = 0; i < dense.size(); ++i) ASSERT_NEAR(out[i], dense[i], 1e-6) << "reference " << i;
+  for (cpu::Isa isa : testing::TestableIsas()) {
+    std::fill(out.begin(), out.end(), NAN);
+    cpu::PagedAttentionOn(isa, b.q.data(), b.k_cache.data(), b.v_cache.data(), b.meta, b.num_heads,
+                          b.num_kv_heads, b.head_dim, scale, out.data(), pool);
+    for (size_t i = 0; i < dense.size(); ++i) {
+      ASSERT_NEAR(out[i], dense[i], kAbsTol) << cpu::IsaName(isa) << " " << i;
+    }
+  }
+  // The public op takes the selected path.
+  PagedAttention(b.q.data(), b.k_cache.data(), b.v_cache.data(), b.meta, b.num_heads,
+                 b.num_kv_heads, b.head_dim, scale, out.data(), pool);
+  for (size_t i = 0; i < dense.size(); ++i) ASSERT_NEAR(out[i], dense[i], kAbsTol) << i;
+}
+
+TEST(PagedAttentionTest, MixedPrefillAndDecodeGqa) {
+  ThreadPool pool(3);
+  // Full prefill, decode, a prefill chunk after cached context, a one-token
+  // sequence, and a long decode crossing many blocks.
+  const std::vector<Seq> seqs = {{17, 17}, {40, 1}, {50, 6}, {1, 1}, {129, 1}};
+  RunAgainstDense(Batch(seqs, 8, 2, 64, 16, 1), &pool);
+  RunAgainstDense(Batch(seqs, 8, 2, 64, 16, 2), nullptr);
+}
+
+TEST(PagedAttentionTest, OtherShapes) {
+  ThreadPool pool(2);
+  // Multi-head (no grouping), odd head_dim, tiny blocks.
+  RunAgainstDense(Batch({{9, 9}, {23, 2}}, 4, 4, 40, 4, 3), &pool);
+  // Multi-query (one kv head), head_dim not a multiple of 8, block size 1.
+  RunAgainstDense(Batch({{5, 3}, {12, 1}, {7, 7}}, 6, 1, 13, 1, 4), &pool);
+  // head_dim 128, block size 32.
+  RunAgainstDense(Batch({{70, 70}, {33, 1}}, 4, 2, 128, 32, 5), &pool);
+}
+
+// A sequence's output does not depend on what else is in the batch or on
+// the thread count.
+TEST(PagedAttentionTest, BatchInvariant) {
+  const std::vector<Seq> seqs = {{17, 17}, {40, 1}, {50, 6}, {129, 1}};
+  const Batch all(seqs, 8, 2, 64, 16, 9);
+  const float scale = 0.125f;
+  const size_t row = static_cast<size_t>(all.num_heads) * all.head_dim;
+  ThreadPool pool1(1), pool3(3);
+  for (cpu::Isa isa : testing::TestableIsas()) {
+    std::vector<float> together(all.num_tokens() * row);
+    cpu::PagedAttentionOn(isa, all.q.data(), all.k_cache.data(), all.v_cache.data(), all.meta,
+                          all.num_heads, all.num_kv_heads, all.head_dim, scale, together.data(),
+                          &pool3);
+    for (size_t s = 0; s < seqs.size(); ++s) {
+      // Sequence s alone, over the same cache and block table row.
+      const int32_t qsl[2] = {0, seqs[s].q_len};
+      const AttentionMetadata one{1, qsl, &all.seq_lens[s], &all.block_tables[s * all.max_blocks],
+                                  all.max_blocks, all.block_size};
+      std::vector<float> alone(seqs[s].q_len * row);
+      cpu::PagedAttentionOn(isa, all.q.data() + all.query_start_loc[s] * row, all.k_cache.data(),
+                            all.v_cache.data(), one, all.num_heads, all.num_kv_heads, all.head_dim,
+                            scale, alone.data(), &pool1);
+      EXPECT_EQ(0, std::memcmp(alone.data(), together.data() + all.query_start_loc[s] * row,
+                               alone.size() * sizeof(float)))
+          << cpu::IsaName(isa) << " seq " << s;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace pagoda
