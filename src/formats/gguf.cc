@@ -10,7 +10,6 @@
 #include <bit>
 #include <cstring>
 #include <limits>
-#include <set>
 #include <string_view>
 #include <utility>
 
