@@ -1,0 +1,120 @@
+#include "tokenizer/bpe_model.h"
+
+#include <queue>
+#include <string>
+
+#include "tokenizer/utf8.h"
+
+namespace pagoda {
+
+void BpeModel::AddMerge(const Vocab& vocab, std::string_view left, std::string_view right) {
+  const int32_t rank = next_rank_++;
+  const int32_t a = vocab.Find(left);
+  const int32_t b = vocab.Find(right);
+  std::string joined;
+  joined.reserve(left.size() + right.size());
+  joined.append(left).append(right);
+  const int32_t r = vocab.Find(joined);
+  if (a < 0 || b < 0 || r < 0) {
+    ++skipped_;
+    return;
+  }
+  // A pair listed twice keeps its first (best) rank.
+  merges_.emplace(Key(a, b), Merge{rank, r});
+}
+
+void BpeModel::AddMergeLine(const Vocab& vocab, std::string_view line) {
+  const size_t sp = line.find(' ', 1);
+  if (sp == std::string_view::npos) {
+    ++next_rank_;
+    ++skipped_;
+    return;
+  }
+  AddMerge(vocab, line.substr(0, sp), line.substr(sp + 1));
+}
+
+void BpeModel::EncodeWord(const Vocab& vocab, std::string_view word,
+                          std::vector<int32_t>* out) const {
+  if (word.empty()) return;
+  if (options_.ignore_merges) {
+    const int32_t whole = vocab.Find(word);
+    if (whole >= 0) {
+      out->push_back(whole);
+      return;
+    }
+  }
+
+  // The word's characters as a doubly linked list of symbols.
+  struct Symbol {
+    int32_t id;
+    int32_t prev, next;
+  };
+  std::vector<Symbol> syms;
+  syms.reserve(word.size());
+  bool last_was_unk = false;
+  for (size_t pos = 0; pos < word.size();) {
+    const size_t len = Utf8CharLenAt(word, pos);
+    const std::string_view ch = word.substr(pos, len);
+    pos += len;
+    const int32_t id = vocab.Find(ch);
+    if (id >= 0) {
+      syms.push_back({id, 0, 0});
+      last_was_unk = false;
+      continue;
+    }
+    if (options_.byte_fallback) {
+      bool all = true;
+      for (char c : ch) all = all && vocab.ByteToken(static_cast<uint8_t>(c)) >= 0;
+      if (all) {
+        for (char c : ch) syms.push_back({vocab.ByteToken(static_cast<uint8_t>(c)), 0, 0});
+        last_was_unk = false;
+        continue;
+      }
+    }
+    if (options_.unk_id >= 0) {
+      if (!(options_.fuse_unk && last_was_unk)) syms.push_back({options_.unk_id, 0, 0});
+      last_was_unk = true;
+    }
+  }
+  const auto n = static_cast<int32_t>(syms.size());
+  for (int32_t i = 0; i < n; ++i) {
+    syms[i].prev = i - 1;
+    syms[i].next = i + 1 < n ? i + 1 : -1;
+  }
+
+  struct Candidate {
+    int32_t rank;
+    int32_t left;  // symbol index; also the tie-break (leftmost first)
+    int32_t left_id, right_id;
+    bool operator>(const Candidate& o) const {
+      return rank != o.rank ? rank > o.rank : left > o.left;
+    }
+  };
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> heap;
+  auto push_pair = [&](int32_t left) {
+    if (left < 0) return;
+    const int32_t right = syms[left].next;
+    if (right < 0) return;
+    auto it = merges_.find(Key(syms[left].id, syms[right].id));
+    if (it != merges_.end()) heap.push({it->second.rank, left, syms[left].id, syms[right].id});
+  };
+  for (int32_t i = 0; i + 1 < n; ++i) push_pair(i);
+
+  while (!heap.empty()) {
+    const Candidate c = heap.top();
+    heap.pop();
+    Symbol& l = syms[c.left];
+    // Stale entries (a side already merged into something else) are skipped.
+    if (l.id != c.left_id || l.next < 0 || syms[l.next].id != c.right_id) continue;
+    const int32_t right = l.next;
+    l.id = merges_.at(Key(c.left_id, c.right_id)).result;
+    l.next = syms[right].next;
+    if (l.next >= 0) syms[l.next].prev = c.left;
+    syms[right].id = -1;  // dead
+    push_pair(l.prev);
+    push_pair(c.left);
+  }
+  for (int32_t i = n > 0 ? 0 : -1; i >= 0; i = syms[i].next) out->push_back(syms[i].id);
+}
+
+}  // namespace pagoda

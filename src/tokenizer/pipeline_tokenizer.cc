@@ -1,0 +1,129 @@
+#include "tokenizer/pipeline_tokenizer.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "tokenizer/byte_level.h"
+
+namespace pagoda {
+namespace {
+
+constexpr std::string_view kSpaceMark = "\xE2\x96\x81";  // U+2581 "▁"
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+}  // namespace
+
+PipelineTokenizer::PipelineTokenizer(TokenizerParts parts) : p_(std::move(parts)) {
+  PAGODA_CHECK((p_.spm != nullptr) != (p_.bpe != nullptr)) << "exactly one model";
+}
+
+bool PipelineTokenizer::add_bos() const {
+  return p_.bos_id >= 0 &&
+         std::find(p_.prefix_ids.begin(), p_.prefix_ids.end(), p_.bos_id) != p_.prefix_ids.end();
+}
+
+bool PipelineTokenizer::IsSpecial(int32_t id) const {
+  if (!p_.vocab.Valid(id)) return false;
+  const TokenType t = p_.vocab.Type(id);
+  return t == TokenType::kControl || t == TokenType::kUnknown;
+}
+
+std::string PipelineTokenizer::IdToPiece(int32_t id) const {
+  return p_.vocab.Valid(id) ? p_.vocab.Piece(id) : std::string();
+}
+
+void PipelineTokenizer::EncodeText(std::string_view text, bool first_fragment,
+                                   std::vector<int32_t>* out) const {
+  std::string normalized;
+  if (!p_.normalizer.empty()) {
+    normalized = p_.normalizer.Apply(text);
+    text = normalized;
+  }
+  if (p_.spm) {
+    p_.spm->Encode(p_.vocab, text, out);
+    return;
+  }
+  std::vector<std::string> words;
+  if (p_.pre_tokenizer.empty()) {
+    words.emplace_back(text);
+  } else {
+    p_.pre_tokenizer.Split(text, first_fragment, &words);
+  }
+  std::string mapped;
+  for (const std::string& word : words) {
+    if (p_.byte_level) {
+      mapped.clear();
+      ByteLevelEncode(word, &mapped);
+      p_.bpe->EncodeWord(p_.vocab, mapped, out);
+    } else {
+      p_.bpe->EncodeWord(p_.vocab, word, out);
+    }
+  }
+}
+
+std::vector<int32_t> PipelineTokenizer::Encode(std::string_view text, bool add_special,
+                                               bool parse_special) const {
+  std::vector<int32_t> out;
+  if (add_special) out = p_.prefix_ids;
+  if (p_.specials.empty()) {
+    if (!text.empty()) EncodeText(text, true, &out);
+  } else {
+    for (const TextFragment& f : p_.specials.Split(text, parse_special)) {
+      if (f.id >= 0) {
+        out.push_back(f.id);
+      } else {
+        EncodeText(f.text, f.offset == 0, &out);
+      }
+    }
+  }
+  if (add_special) out.insert(out.end(), p_.suffix_ids.begin(), p_.suffix_ids.end());
+  return out;
+}
+
+std::string PipelineTokenizer::Decode(const std::vector<int32_t>& ids, bool skip_special) const {
+  std::string out;
+  bool first = true;
+  for (int32_t id : ids) {
+    if (!p_.vocab.Valid(id)) continue;
+    const TokenType type = p_.vocab.Type(id);
+    if (skip_special && IsSpecial(id)) continue;
+    const std::string& piece = p_.vocab.Piece(id);
+    const size_t start = out.size();
+    const bool plain = type == TokenType::kNormal || type == TokenType::kUnused ||
+                       type == TokenType::kUndefined;
+    if (p_.decode_style == DecodeStyle::kByteLevel) {
+      if (plain) {
+        ByteLevelDecode(piece, &out);
+      } else {
+        out += piece;  // added tokens are stored as their own text
+      }
+    } else if (type == TokenType::kByte && piece.size() == 6 && HexDigit(piece[3]) >= 0 &&
+               HexDigit(piece[4]) >= 0) {
+      out.push_back(static_cast<char>(HexDigit(piece[3]) * 16 + HexDigit(piece[4])));
+    } else if (plain) {
+      for (size_t pos = 0; pos < piece.size();) {
+        if (piece.compare(pos, kSpaceMark.size(), kSpaceMark) == 0) {
+          out.push_back(' ');
+          pos += kSpaceMark.size();
+        } else {
+          out.push_back(piece[pos++]);
+        }
+      }
+    } else {
+      out += piece;
+    }
+    if (first && p_.strip_leading_space && out.size() > start && out[start] == ' ') {
+      out.erase(start, 1);
+    }
+    first = false;
+  }
+  return out;
+}
+
+}  // namespace pagoda

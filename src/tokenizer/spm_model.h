@@ -1,0 +1,29 @@
+// SpmModel: SentencePiece-BPE encoding by piece scores, as llama.cpp's
+// llm_tokenizer_spm does for GGUF "llama" vocabularies: split the (already
+// space-escaped) text into UTF-8 characters, then repeatedly merge the
+// adjacent pair whose concatenation is a vocabulary piece with the highest
+// score (leftmost first on ties), using a heap over adjacent pairs. Characters
+// that end up as no piece are emitted as their <0xNN> byte tokens (byte
+// fallback), else as the unknown token.
+// Stateless apart from its options: Encode is safe from any thread.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "tokenizer/vocab.h"
+
+namespace pagoda {
+
+class SpmModel {
+ public:
+  explicit SpmModel(int32_t unk_id) : unk_id_(unk_id) {}
+
+  void Encode(const Vocab& vocab, std::string_view text, std::vector<int32_t>* out) const;
+
+ private:
+  int32_t unk_id_;
+};
+
+}  // namespace pagoda
