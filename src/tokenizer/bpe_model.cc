@@ -6,6 +6,12 @@
 #include "tokenizer/utf8.h"
 
 namespace pagoda {
+namespace {
+
+// A symbol that is no token: never merges, never emitted.
+constexpr int32_t kBarrier = -2;
+
+}  // namespace
 
 void BpeModel::AddMerge(const Vocab& vocab, std::string_view left, std::string_view right) {
   const int32_t rank = next_rank_++;
@@ -74,6 +80,9 @@ void BpeModel::EncodeWord(const Vocab& vocab, std::string_view word,
     if (options_.unk_id >= 0) {
       if (!(options_.fuse_unk && last_was_unk)) syms.push_back({options_.unk_id, 0, 0});
       last_was_unk = true;
+    } else {
+      // Dropped, but it still separates its neighbours (as in llama.cpp).
+      syms.push_back({kBarrier, 0, 0});
     }
   }
   const auto n = static_cast<int32_t>(syms.size());
@@ -114,7 +123,9 @@ void BpeModel::EncodeWord(const Vocab& vocab, std::string_view word,
     push_pair(l.prev);
     push_pair(c.left);
   }
-  for (int32_t i = n > 0 ? 0 : -1; i >= 0; i = syms[i].next) out->push_back(syms[i].id);
+  for (int32_t i = n > 0 ? 0 : -1; i >= 0; i = syms[i].next) {
+    if (syms[i].id != kBarrier) out->push_back(syms[i].id);
+  }
 }
 
 }  // namespace pagoda

@@ -25,7 +25,8 @@ struct BpeOptions {
   // A character missing from the vocabulary becomes its <0xNN> byte tokens.
   bool byte_fallback = false;
   // Otherwise it becomes unk_id (consecutive unknowns fused into one when
-  // fuse_unk), or is dropped when there is no unknown token (llama.cpp).
+  // fuse_unk), or is dropped when there is no unknown token; a dropped
+  // character still keeps its neighbours from merging, as in llama.cpp.
   int32_t unk_id = -1;
   bool fuse_unk = false;
 };

@@ -68,17 +68,50 @@ uint32_t Compose(uint32_t a, uint32_t b) {
   return (it != end && it->first == a && it->second == b) ? it->composite : 0;
 }
 
+bool HasDecomposition(uint32_t cp) {
+  if (cp >= kSBase && cp < kSBase + kSCount) return true;
+  const nfc::Decomp* end = nfc::kDecomposition + nfc::kDecompositionSize;
+  const nfc::Decomp* it = std::lower_bound(
+      nfc::kDecomposition, end, cp, [](const nfc::Decomp& d, uint32_t c) { return d.cp < c; });
+  return it != end && it->cp == cp;
+}
+
+// Code points that can join a preceding character (second halves of
+// primary composites, Hangul vowels and trailing consonants).
+const std::vector<uint32_t>& CombinesBackward() {
+  static const std::vector<uint32_t> seconds = [] {
+    std::vector<uint32_t> v;
+    for (size_t i = 0; i < nfc::kCompositionSize; ++i) v.push_back(nfc::kComposition[i].second);
+    for (uint32_t c = kVBase; c < kVBase + kVCount; ++c) v.push_back(c);
+    for (uint32_t c = kTBase + 1; c < kTBase + kTCount; ++c) v.push_back(c);
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    return v;
+  }();
+  return seconds;
+}
+
+// True when `cp` is unchanged by NFC whatever surrounds it, so text made of
+// such characters only (nearly all real text) is returned as it is.
+bool IsStable(int32_t cp) {
+  if (cp < 0) return false;
+  const auto c = static_cast<uint32_t>(cp);
+  if (c < nfc::kNfcFastBound) return true;
+  if (CombiningClass(c) != 0 || HasDecomposition(c)) return false;
+  const std::vector<uint32_t>& back = CombinesBackward();
+  return !std::binary_search(back.begin(), back.end(), c);
+}
+
 }  // namespace
 
 std::string NfcNormalize(std::string_view text) {
-  bool fast = true;
-  for (size_t pos = 0; pos < text.size() && fast;) {
+  bool stable = true;
+  for (size_t pos = 0; pos < text.size() && stable;) {
     size_t len = 1;
-    const int32_t cp = DecodeUtf8(text, pos, &len);
-    fast = cp >= 0 && static_cast<uint32_t>(cp) < nfc::kNfcFastBound;
+    stable = IsStable(DecodeUtf8(text, pos, &len));
     pos += len;
   }
-  if (fast) return std::string(text);
+  if (stable) return std::string(text);
 
   std::vector<uint32_t> cps;
   cps.reserve(text.size());

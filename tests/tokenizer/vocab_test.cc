@@ -4,10 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "formats/gguf.h"
 #include "testutil/shared_data.h"
@@ -96,6 +101,78 @@ void RunHf(const std::string& name, const std::string& tokenizer_dir) {
 }
 
 TEST(VocabTest, LlamaSpm) { RunGguf("llama-spm"); }
+
+// Writes the Llama SPM vocabulary as a Hugging Face tokenizer.json the way
+// transformers converts a SentencePiece model (legacy Llama-2 layout: merges
+// ordered by the merged piece's score, Prepend + Replace normaliser, byte
+// fallback, Replace/ByteFallback/Fuse/Strip decoder), so the HF BPE path can
+// be checked against the SentencePiece vectors.
+std::string WriteHfStyleSpmJson(const GgufFile& gguf, const std::string& dir) {
+  using nlohmann::json;
+  const std::vector<std::string>& pieces = *gguf.GetStringArray("tokenizer.ggml.tokens");
+  const std::vector<double>& scores = gguf.Find("tokenizer.ggml.scores")->floats;
+  json vocab = json::object();
+  std::map<std::string, int> ids;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    vocab[pieces[i]] = i;
+    ids.emplace(pieces[i], static_cast<int>(i));
+  }
+  std::vector<std::tuple<double, int, int, int>> merges;  // -score, merged, left, right
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const std::string& p = pieces[i];
+    for (size_t cut = 1; cut < p.size(); ++cut) {
+      if ((static_cast<unsigned char>(p[cut]) & 0xC0) == 0x80) continue;  // inside a character
+      auto l = ids.find(p.substr(0, cut));
+      auto r = ids.find(p.substr(cut));
+      if (l != ids.end() && r != ids.end()) {
+        merges.emplace_back(-scores[i], static_cast<int>(i), l->second, r->second);
+      }
+    }
+  }
+  std::stable_sort(merges.begin(), merges.end());
+  json jm = json::array();
+  for (const auto& [s, m, l, r] : merges) jm.push_back(json::array({pieces[l], pieces[r]}));
+  const std::string mark = "\xe2\x96\x81";
+  json j = {
+      {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", jm}, {"byte_fallback", true},
+                 {"fuse_unk", true}, {"unk_token", "<unk>"}}},
+      {"normalizer", {{"type", "Sequence"}, {"normalizers", json::array({
+          {{"type", "Prepend"}, {"prepend", mark}},
+          {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", mark}}})}}},
+      {"pre_tokenizer", nullptr},
+      {"added_tokens", json::array({
+          {{"id", 0}, {"content", "<unk>"}, {"special", true}},
+          {{"id", 1}, {"content", "<s>"}, {"special", true}},
+          {{"id", 2}, {"content", "</s>"}, {"special", true}}})},
+      {"post_processor", {{"type", "TemplateProcessing"},
+          {"single", json::array({{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
+                                  {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}})},
+          {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {1}}, {"tokens", {"<s>"}}}}}}}},
+      {"decoder", {{"type", "Sequence"}, {"decoders", json::array({
+          {{"type", "Replace"}, {"pattern", {{"String", mark}}}, {"content", " "}},
+          {{"type", "ByteFallback"}}, {{"type", "Fuse"}},
+          {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}})}}},
+  };
+  const std::string path = dir + "/tokenizer.json";
+  std::ofstream(path) << j.dump();
+  return path;
+}
+
+TEST(VocabTest, LlamaSpmThroughHfStyleTokenizerJson) {
+  const std::string rel = "vocab-tests/ggml-vocab-llama-spm.gguf";
+  if (!HaveSharedModel(rel)) GTEST_SKIP() << "needs " << SharedModelPath(rel);
+  auto gguf = GgufFile::Open(SharedModelPath(rel));
+  ASSERT_TRUE(gguf.ok()) << gguf.status().ToString();
+  const std::string dir = testing::MakeTempDir("tok_hf_spm_");
+  ASSERT_FALSE(dir.empty());
+  auto tok = Tokenizer::FromHf(WriteHfStyleSpmJson(**gguf, dir));
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  EXPECT_EQ(RunCases(**tok, rel), 0);
+  EXPECT_TRUE((*tok)->add_bos());
+  const std::vector<int32_t> ids = (*tok)->Encode(" Hello world", true);
+  EXPECT_EQ(ids, (std::vector<int32_t>{1, 29871, 15043, 3186}));
+  EXPECT_EQ((*tok)->Decode(ids), " Hello world");
+}
 TEST(VocabTest, Gpt2) { RunGguf("gpt-2"); }
 TEST(VocabTest, Qwen2ThroughHfTokenizerJson) { RunHf("qwen2", "qwen3"); }
 TEST(VocabTest, LlamaBpeThroughHfTokenizerJson) { RunHf("llama-bpe", "llama3"); }
