@@ -110,6 +110,30 @@ TEST(MatMulTest, PaddedRowStride) {
   }
 }
 
+// With one-hot rows of x, y reads back single weights: every path must
+// dequantize exactly as DequantizeRow does (the sums add only zeros).
+TEST(MatMulTest, DequantizesExactly) {
+  ThreadPool pool(2);
+  for (Isa isa : testing::TestableIsas()) {
+    for (DType t : kAllTypes) {
+      const int64_t cols = GetDTypeInfo(t).block_size == 1 ? 45 : GetDTypeInfo(t).block_size * 2;
+      const OwnedWeight w = MakeWeight(t, 11, cols, 77);
+      std::vector<float> eye(static_cast<size_t>(cols * cols), 0.0f);
+      for (int64_t k = 0; k < cols; ++k) eye[k * cols + k] = 1.0f;
+      std::vector<float> y(static_cast<size_t>(cols * 11));
+      cpu::MatMulOn(isa, w.view, eye.data(), cols, y.data(), &pool);
+      std::vector<float> row(static_cast<size_t>(cols));
+      for (int64_t n = 0; n < 11; ++n) {
+        DequantizeRow(t, w.view.data + n * w.view.row_bytes, row.data(), cols);
+        for (int64_t k = 0; k < cols; ++k) {
+          ASSERT_EQ(y[k * 11 + n], row[k]) << cpu::IsaName(isa) << " " << DTypeName(t) << " n=" << n
+                                           << " k=" << k;
+        }
+      }
+    }
+  }
+}
+
 // y computed for all rows at once, one row at a time, in uneven chunks, and
 // with several thread counts must agree bit for bit.
 TEST(MatMulTest, BatchInvariant) {

@@ -33,5 +33,8 @@ namespace pagoda::avx2 {
 // Returns false for dtypes it has no kernel for.
 bool MatMulRange(const WeightMatrix& w, const float* x, int64_t num_rows, float* y,
                  int64_t n_begin, int64_t n_end);
+// The Q4_K / Q5_K / Q6_K part of it (matmul_kquant_avx2.cc).
+bool MatMulRangeKQuant(const WeightMatrix& w, const float* x, int64_t num_rows, float* y,
+                       int64_t n_begin, int64_t n_end);
 
 }  // namespace pagoda::avx2
