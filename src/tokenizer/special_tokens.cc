@@ -1,7 +1,5 @@
 #include "tokenizer/special_tokens.h"
 
-#include <algorithm>
-
 namespace pagoda {
 namespace {
 
@@ -12,13 +10,16 @@ bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
 void SpecialTokenMatcher::Add(std::string text, int32_t id, bool special, bool lstrip,
                               bool rstrip) {
   if (text.empty()) return;
-  const auto first = static_cast<unsigned char>(text[0]);
+  int32_t node = 0;
+  for (char c : text) {
+    auto [it, inserted] = edges_.try_emplace(Edge(node, static_cast<unsigned char>(c)),
+                                             static_cast<int32_t>(node_entry_.size()));
+    if (inserted) node_entry_.push_back(-1);
+    node = it->second;
+  }
+  // The same text twice keeps the first entry.
+  if (node_entry_[node] < 0) node_entry_[node] = static_cast<int32_t>(entries_.size());
   entries_.push_back({std::move(text), id, special, lstrip, rstrip});
-  auto& list = by_first_byte_[first];
-  list.push_back(entries_.size() - 1);
-  std::stable_sort(list.begin(), list.end(), [this](size_t a, size_t b) {
-    return entries_[a].text.size() > entries_[b].text.size();
-  });
 }
 
 std::vector<TextFragment> SpecialTokenMatcher::Split(std::string_view text,
@@ -30,19 +31,15 @@ std::vector<TextFragment> SpecialTokenMatcher::Split(std::string_view text,
     if (end > text_begin) out.push_back({text.substr(text_begin, end - text_begin), -1, text_begin});
   };
   while (pos < text.size()) {
+    // Longest usable token starting at pos.
     const Entry* hit = nullptr;
-    if (!by_first_byte_.empty()) {
-      auto it = by_first_byte_.find(static_cast<unsigned char>(text[pos]));
-      if (it != by_first_byte_.end()) {
-        for (size_t idx : it->second) {
-          const Entry& e = entries_[idx];
-          if (e.special && !parse_special) continue;
-          if (text.compare(pos, e.text.size(), e.text) == 0) {
-            hit = &e;
-            break;
-          }
-        }
-      }
+    int32_t node = 0;
+    for (size_t i = pos; i < text.size(); ++i) {
+      auto it = edges_.find(Edge(node, static_cast<unsigned char>(text[i])));
+      if (it == edges_.end()) break;
+      node = it->second;
+      const int32_t e = node_entry_[node];
+      if (e >= 0 && (parse_special || !entries_[e].special)) hit = &entries_[e];
     }
     if (hit == nullptr) {
       ++pos;

@@ -1,7 +1,9 @@
 // SpecialTokenMatcher: finds added/special token texts ("<|eot_id|>",
 // "<think>", ...) in raw input before any normalisation or pre-tokenization,
 // so they become single ids and never get split by the regexes.
-// Matching is leftmost-longest (as Hugging Face's added-vocabulary matcher).
+// Matching is leftmost-longest (as Hugging Face's added-vocabulary matcher),
+// walking a byte trie from each position, so the cost does not grow with the
+// number of tokens (Llama-3 has 256 that all start with "<|").
 // Tokens marked `special` (GGUF control types, HF "special": true) only match
 // when the caller asks for parse_special; the others (GGUF user-defined, HF
 // non-special added tokens) always match, as in both llama.cpp and HF.
@@ -37,9 +39,13 @@ class SpecialTokenMatcher {
     int32_t id;
     bool special, lstrip, rstrip;
   };
+  static uint64_t Edge(int32_t node, unsigned char byte) {
+    return (static_cast<uint64_t>(node) << 8) | byte;
+  }
   std::vector<Entry> entries_;
-  // First byte -> entry indices, longest text first.
-  std::unordered_map<unsigned char, std::vector<size_t>> by_first_byte_;
+  // Trie over the token texts: (node, byte) -> child node; node 0 is the root.
+  std::unordered_map<uint64_t, int32_t> edges_;
+  std::vector<int32_t> node_entry_{-1};  // entry ending at each node, or -1
 };
 
 }  // namespace pagoda

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -190,6 +191,27 @@ TEST(TokenizerTest, SpmParseSpecial) {
             (std::vector<int32_t>{1, 15043}));
   EXPECT_EQ(tok->Encode("Hello</s>", true, true),
             (std::vector<int32_t>{1, 15043, 2}));
+}
+
+TEST(TokenizerTest, ConcurrentEncodeMatchesSequential) {
+  REQUIRE_SHARED("tokenizers/qwen3/tokenizer.json");
+  auto tok = LoadHf("tokenizers/qwen3");
+  ASSERT_NE(tok, nullptr);
+  std::vector<std::vector<int32_t>> expected;
+  for (const std::string& s : RoundTripTexts()) expected.push_back(tok->Encode(s, true, true));
+  std::vector<int> bad(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int rep = 0; rep < 50; ++rep) {
+        for (size_t i = 0; i < RoundTripTexts().size(); ++i) {
+          if (tok->Encode(RoundTripTexts()[i], true, true) != expected[i]) ++bad[t];
+        }
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(bad, std::vector<int>(4, 0));
 }
 
 TEST(TokenizerTest, BadInputsAreErrors) {
