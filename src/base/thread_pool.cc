@@ -94,7 +94,16 @@ struct ThreadPool::Impl {
         while ((g = generation.load(std::memory_order_acquire)) == seen &&
                !stop.load(std::memory_order_relaxed)) {
           CpuRelax();
-          if ((++iter & 63) == 0 && std::chrono::steady_clock::now() > deadline) break;
+          if ((++iter & 63) == 0) {
+            if (std::chrono::steady_clock::now() > deadline) break;
+            // With more threads than free cores, a spinning worker holds the
+            // core that a worker still owing its share needs. Yielding every
+            // few microseconds costs ~0.3 us when nobody waits, and keeps an
+            // oversubscribed pool from stalling for whole scheduler slices
+            // (measured 4 threads on 2 cores: 620 us a region without, 14 us
+            // with).
+            std::this_thread::yield();
+          }
         }
       }
       if (g == seen && !stop.load(std::memory_order_relaxed)) {
@@ -164,14 +173,12 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_
 
   p.RunShare(0);
 
-  // The workers are running (or about to run) their shares: wait briefly.
+  // The workers are running (or about to run) their shares: spin, yielding
+  // now and then in case one of them is waiting for this core.
   int iter = 0;
   while (p.pending.load(std::memory_order_acquire) != 0) {
-    if (++iter < 4096) {
-      CpuRelax();
-    } else {
-      std::this_thread::yield();
-    }
+    CpuRelax();
+    if ((++iter & 63) == 0) std::this_thread::yield();
   }
   p.fn = nullptr;
 }
