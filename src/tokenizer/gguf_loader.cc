@@ -78,7 +78,7 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromGguf(const GgufFile& gguf) {
     const bool space_prefix = BoolKey(gguf, "tokenizer.ggml.add_space_prefix", true);
     if (space_prefix) parts.normalizer.AddPrepend(" ");
     parts.normalizer.AddReplace(" ", kSpaceMark);
-    parts.spm = std::make_unique<SpmModel>(unk);
+    parts.spm = std::make_unique<SpmModel>(parts.vocab, unk);
     parts.decode_style = DecodeStyle::kSentencePiece;
     parts.strip_leading_space = space_prefix;
   } else if (*model == "gpt2") {

@@ -5,9 +5,53 @@
 #include "tokenizer/utf8.h"
 
 namespace pagoda {
+namespace {
+
+constexpr std::string_view kSpaceMark = "\xE2\x96\x81";  // U+2581 "▁"
+
+}  // namespace
+
+SpmModel::SpmModel(const Vocab& vocab, int32_t unk_id) : unk_id_(unk_id) {
+  split_at_spaces_ = true;
+  for (int32_t id = 0; id < vocab.size() && split_at_spaces_; ++id) {
+    const std::string_view p = vocab.Piece(id);
+    // Look for "▁" preceded by something other than "▁".
+    for (size_t pos = p.find(kSpaceMark, 1); pos != std::string_view::npos;
+         pos = p.find(kSpaceMark, pos + 1)) {
+      if (pos < kSpaceMark.size() || p.substr(pos - kSpaceMark.size(), kSpaceMark.size()) != kSpaceMark) {
+        split_at_spaces_ = false;
+        break;
+      }
+    }
+  }
+}
 
 void SpmModel::Encode(const Vocab& vocab, std::string_view text,
                       std::vector<int32_t>* out) const {
+  if (!split_at_spaces_) {
+    EncodeWord(vocab, text, out);
+    return;
+  }
+  // Cut before every "▁" that follows a character other than "▁", stepping
+  // by characters exactly as EncodeWord splits them (so invalid UTF-8 is
+  // cut at the same places too).
+  size_t begin = 0;
+  bool prev_mark = true;
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t len = Utf8CharLenAt(text, pos);
+    const bool mark = text.compare(pos, len, kSpaceMark) == 0;
+    if (mark && !prev_mark && pos > begin) {
+      EncodeWord(vocab, text.substr(begin, pos - begin), out);
+      begin = pos;
+    }
+    prev_mark = mark;
+    pos += len;
+  }
+  EncodeWord(vocab, text.substr(begin), out);
+}
+
+void SpmModel::EncodeWord(const Vocab& vocab, std::string_view text,
+                          std::vector<int32_t>* out) const {
   if (text.empty()) return;
   // Symbols are byte ranges of `text`; merging only ever joins neighbours,
   // so a symbol stays one contiguous range.

@@ -5,7 +5,11 @@
 // score (leftmost first on ties), using a heap over adjacent pairs. Characters
 // that end up as no piece are emitted as their <0xNN> byte tokens (byte
 // fallback), else as the unknown token.
-// Stateless apart from its options: Encode is safe from any thread.
+// When no piece has "▁" after a non-"▁" character (true of SentencePiece
+// vocabularies trained with split_by_whitespace, Llama's among them), no
+// merge can cross the start of a "▁" run, so each such word is merged on
+// its own: the same result, with small heaps instead of one over the text.
+// Immutable after construction: Encode is safe from any thread.
 #pragma once
 
 #include <cstdint>
@@ -18,12 +22,14 @@ namespace pagoda {
 
 class SpmModel {
  public:
-  explicit SpmModel(int32_t unk_id) : unk_id_(unk_id) {}
+  SpmModel(const Vocab& vocab, int32_t unk_id);
 
   void Encode(const Vocab& vocab, std::string_view text, std::vector<int32_t>* out) const;
 
  private:
+  void EncodeWord(const Vocab& vocab, std::string_view text, std::vector<int32_t>* out) const;
   int32_t unk_id_;
+  bool split_at_spaces_ = false;
 };
 
 }  // namespace pagoda

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "tokenizer/normalizer.h"
 #include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/special_tokens.h"
+#include "tokenizer/spm_model.h"
 #include "tokenizer/vocab.h"
 
 namespace pagoda {
@@ -171,6 +173,35 @@ TEST(BpeModelTest, IgnoreMergesAndByteFallback) {
   out.clear();
   with_unk.EncodeWord(v, "a??b", &out);
   EXPECT_EQ(out, (std::vector<int32_t>{v.Find("a"), u.unk_id, v.Find("b")}));
+}
+
+TEST(SpmModelTest, MergesByScoreAndFallsBackToBytes) {
+  const std::string m = "\xe2\x96\x81";  // "▁"
+  Vocab v;
+  v.Add("<unk>", TokenType::kUnknown);
+  for (int b = 0; b < 256; ++b) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "<0x%02X>", b);
+    v.Add(buf, TokenType::kByte);
+  }
+  v.Add("a", TokenType::kNormal, -1);
+  v.Add("b", TokenType::kNormal, -1);
+  v.Add(m, TokenType::kNormal, -1);
+  v.Add(m + "b", TokenType::kNormal, -2);
+  v.Add("ab", TokenType::kNormal, -3);
+  v.IndexByteTokens();
+  SpmModel spm(v, 0);
+  std::vector<int32_t> out;
+  spm.Encode(v, "a" + m + "b\xc3\xa9", &out);
+  // "▁b" outscores "ab"; é is not in the vocabulary: two byte tokens.
+  EXPECT_EQ(out, (std::vector<int32_t>{v.Find("a"), v.Find(m + "b"), v.Find("<0xC3>"),
+                                       v.Find("<0xA9>")}));
+  // With a piece that spans a word start, words are no longer merged apart.
+  v.Add("a" + m + "b", TokenType::kNormal, -4);
+  SpmModel joined(v, 0);
+  out.clear();
+  joined.Encode(v, "a" + m + "b", &out);
+  EXPECT_EQ(out, (std::vector<int32_t>{v.Find("a" + m + "b")}));
 }
 
 }  // namespace
