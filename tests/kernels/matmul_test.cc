@@ -3,6 +3,7 @@
 // the number of rows, the row's place in the batch and the thread count).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -67,7 +68,7 @@ TEST(MatMulTest, MatchesReferenceOnEveryPath) {
       for (int64_t cols : ColsFor(t)) {
         for (int64_t n_out : {1, 5, 19, 40}) {
           const OwnedWeight w = MakeWeight(t, n_out, cols, ++seed);
-          for (int64_t rows : {1, 2, 3, 4, 5, 8, 17}) {
+          for (int64_t rows = 1; rows <= 17; ++rows) {
             ExpectMatchesReference(isa, w, rows, rows % 2 ? &pool : nullptr, ++seed);
           }
         }
@@ -177,6 +178,26 @@ TEST(MatMulTest, BatchInvariant) {
       }
     }
   }
+}
+
+// Why F32 does not go through OpenBLAS: with 0.3.21 this fails (the same
+// element differs between a 1-row and a 17-row sgemm, and between column
+// slices of different widths). Disabled because it tests the library, not
+// pagoda; run it with --gtest_also_run_disabled_tests after a BLAS upgrade.
+TEST(MatMulTest, DISABLED_OpenBlasSgemmIsBatchInvariant) {
+  constexpr int64_t kRows = 17, kCols = 1000, kOut = 100;
+  const OwnedWeight w = MakeWeight(DType::kF32, kOut, kCols, 1);
+  const std::vector<float> x = RandomFloats(2, kRows * kCols);
+  std::vector<float> all(kRows * kOut), one(kRows * kOut), sliced(kRows * kOut);
+  cpu::MatMulF32Blas(w.view, x.data(), kRows, all.data(), 0, kOut);
+  for (int64_t m = 0; m < kRows; ++m) {
+    cpu::MatMulF32Blas(w.view, x.data() + m * kCols, 1, one.data() + m * kOut, 0, kOut);
+  }
+  for (int64_t n0 = 0; n0 < kOut; n0 += 48) {
+    cpu::MatMulF32Blas(w.view, x.data(), kRows, sliced.data(), n0, std::min(kOut, n0 + 48));
+  }
+  EXPECT_EQ(0, std::memcmp(one.data(), all.data(), all.size() * sizeof(float))) << "row by row";
+  EXPECT_EQ(0, std::memcmp(sliced.data(), all.data(), all.size() * sizeof(float))) << "slices";
 }
 
 }  // namespace

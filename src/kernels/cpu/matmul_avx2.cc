@@ -5,7 +5,6 @@
 // (float(q) * d), so they match the reference up to summation order.
 #include <immintrin.h>
 
-
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/quant.h"
 #include "kernels/cpu/tile_avx2.h"
@@ -18,9 +17,7 @@ using tile::Columns;
 using tile::F32Format;
 using tile::HalfToFloat;
 
-// Weight formats. kBlock elements per block, loaded as kBlock / 8 chunks of
-// 8 floats; Prepare() reads a block's scale once; Scalar() serves the k % 8
-// tail of the plain float formats.
+// Weight formats (the contract is in tile_avx2.h). F32 lives there too.
 struct F16Format {
   static constexpr int kBlock = 8;
   static constexpr size_t kBlockBytes = 16;
