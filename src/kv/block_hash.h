@@ -42,7 +42,7 @@ inline constexpr BlockHash kRootBlockHash{0x7061676f64612d72ull, 0x6f6f742d6b657
 
 struct BlockHashExtraKeys {
   int64_t lora_id = 0;         // 0 = no adapter
-  std::string_view cache_salt;  // used for the first block only
+  std::string_view cache_salt{};  // used for the first block only
 };
 
 // XXH64 of `len` bytes (the reference algorithm, little-endian reads).

@@ -87,6 +87,9 @@ class BlockPool {
   void CacheFullBlocks(std::span<KVCacheBlock* const> blocks, std::span<const BlockHash> block_hashes,
                        int num_cached_blocks, int num_full_blocks);
 
+  // Takes the block out of the prefix cache (its contents are not valid).
+  void UncacheBlock(KVCacheBlock* block) { MaybeEvictCachedBlock(block); }
+
   // Drops every cached key; refused (false) while any block is in use,
   // because in-use blocks would then be cached under stale keys.
   bool ResetPrefixCache();

@@ -96,13 +96,21 @@ std::optional<KVCacheBlocks> KVCacheManager::AllocateSlots(const KVRequestView& 
   return new_blocks;
 }
 
-void KVCacheManager::Free(std::string_view request_id) {
-  auto it = req_to_blocks_.find(request_id);
+void KVCacheManager::Free(const KVRequestView& request) {
+  auto it = req_to_blocks_.find(request.request_id);
   if (it == req_to_blocks_.end()) return;
-  KVCacheBlocks reversed(it->second.rbegin(), it->second.rend());
+  KVCacheBlocks& blocks = it->second;
+  auto cached_it = num_cached_blocks_.find(request.request_id);
+  const int num_computed_full = request.num_computed_tokens / config_.block_size;
+  for (int i = num_computed_full; i < cached_it->second; ++i) {
+    // Only this request can hold such a block: hits cover computed tokens.
+    CHECK_EQ(blocks[i]->ref_cnt, 1);
+    block_pool_.UncacheBlock(blocks[i]);
+  }
+  KVCacheBlocks reversed(blocks.rbegin(), blocks.rend());
   block_pool_.FreeBlocks(reversed);
   req_to_blocks_.erase(it);
-  num_cached_blocks_.erase(num_cached_blocks_.find(request_id));
+  num_cached_blocks_.erase(cached_it);
 }
 
 void KVCacheManager::FreeBlockHashes(std::string_view request_id) {

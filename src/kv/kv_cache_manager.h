@@ -33,11 +33,11 @@ struct KVCacheConfig {
 
 // What the manager needs to know about a request.
 struct KVRequestView {
-  std::string_view request_id;
-  std::span<const int32_t> token_ids;  // all tokens: prompt, then output
+  std::string_view request_id{};
+  std::span<const int32_t> token_ids{};  // all tokens: prompt, then output
   int32_t num_computed_tokens = 0;
   int64_t lora_id = 0;
-  std::string_view cache_salt;
+  std::string_view cache_salt{};
   // Cached positions produce no logits, so a request that wants
   // prompt_logprobs computes its whole prompt instead of reading the cache
   // (its full blocks are still cached for others).
@@ -86,7 +86,10 @@ class KVCacheManager {
   // Returns the request's blocks to the pool (last block first, so the tail
   // of its sequence is evicted before its shareable head). Keeps its
   // prefix-cache keys: a preempted request resumes with the same keys.
-  void Free(std::string_view request_id);
+  // Blocks it cached beyond request.num_computed_tokens leave the cache:
+  // they were cached when scheduled, and a request preempted in the step
+  // that scheduled them never computes them.
+  void Free(const KVRequestView& request);
   // Forgets the request's prefix-cache keys (it finished).
   void FreeBlockHashes(std::string_view request_id);
 

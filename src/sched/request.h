@@ -40,7 +40,7 @@ struct RequestOptions {
   double arrival_time = 0.0;  // seconds; FCFS order and priority tie-break
   int priority = 0;           // lower is scheduled first (kPriority policy)
   int64_t lora_id = 0;        // 0 = no adapter; part of the prefix-cache key
-  std::string cache_salt;     // isolates prefix-cache hits between tenants
+  std::string cache_salt{};   // isolates prefix-cache hits between tenants
 };
 
 class Request {

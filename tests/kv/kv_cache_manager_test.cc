@@ -17,7 +17,7 @@ struct FakeRequest {
   std::vector<int32_t> tokens;
   int32_t num_computed_tokens = 0;
   int64_t lora_id = 0;
-  std::string cache_salt;
+  std::string cache_salt{};
   bool skip_read = false;
 
   KVRequestView View() const {
@@ -118,7 +118,7 @@ TEST(KVCacheManager, OutOfBlocksIsNulloptAndChangesNothing) {
   EXPECT_FALSE(m.AllocateSlots(b.View(), 2).has_value());
   EXPECT_TRUE(m.GetBlockIds("b").empty());
   EXPECT_EQ(m.num_free_blocks(), 0);
-  m.Free("a");
+  m.Free(a.View());
   EXPECT_EQ(m.num_free_blocks(), 3);
   EXPECT_EQ(BlockIdsOf(*m.AllocateSlots(b.View(), 2)), (Ids{3}));
 }
@@ -127,7 +127,7 @@ TEST(KVCacheManager, HitsOnFreeBlocksDoNotCountAsFreeSpace) {
   KVCacheManager m({.num_blocks = 4, .block_size = 4});  // 3 usable
   FakeRequest a{.id = "a", .tokens = Range(0, 8)};
   EXPECT_EQ(Admit(m, a), (Ids{1, 2}));
-  m.Free("a");
+  m.Free(a.View());
   EXPECT_EQ(m.block_pool().FreeBlockIds(), (Ids{3, 2, 1}));
 
   // 13 tokens = 4 blocks: 2 hits (free, so revived) + 2 new > 3 usable.
@@ -145,7 +145,7 @@ TEST(KVCacheManager, FreeingPutsTheTailFirstSoItIsEvictedFirst) {
   KVCacheManager m({.num_blocks = 7, .block_size = 4});  // 6 usable
   FakeRequest a{.id = "a", .tokens = Range(0, 12)};
   EXPECT_EQ(Admit(m, a), (Ids{1, 2, 3}));
-  m.Free("a");
+  m.Free(a.View());
   EXPECT_EQ(m.block_pool().FreeBlockIds(), (Ids{4, 5, 6, 3, 2, 1}));
 
   // An unrelated request takes 4 blocks from the head: 4, 5, 6, then a's
@@ -184,11 +184,12 @@ TEST(KVCacheManager, DuplicateKeysStayConsistent) {
   FakeRequest b{.id = "b", .tokens = Range(0, 8)};
   EXPECT_EQ(Admit(m, b), (Ids{2, 3}));
   ASSERT_TRUE(m.AllocateSlots(a.View(), 6).has_value());
+  a.num_computed_tokens = 8;
   EXPECT_EQ(m.GetBlockIds("a"), (Ids{1, 4}));
   EXPECT_EQ(m.block_pool().num_cached_blocks(), 4);
 
-  m.Free("b");
-  m.Free("a");
+  m.Free(b.View());
+  m.Free(a.View());
   // The first block cached under a key answers hits.
   FakeRequest c{.id = "c", .tokens = Range(0, 9)};
   EXPECT_EQ(BlockIdsOf(m.GetComputedBlocks(c.View()).blocks), (Ids{2, 3}));
@@ -214,8 +215,8 @@ TEST(KVCacheManager, PromptLogprobsRequestsComputeEverythingButStillCache) {
   EXPECT_EQ(Admit(m, a), (Ids{1, 2, 3}));
   FakeRequest b{.id = "b", .tokens = Range(0, 9), .skip_read = true};
   EXPECT_EQ(Admit(m, b), (Ids{4, 5, 6}));
-  m.Free("a");
-  m.Free("b");
+  m.Free(a.View());
+  m.Free(b.View());
   // a's blocks were cached first and answer for the key.
   FakeRequest c{.id = "c", .tokens = Range(0, 9)};
   EXPECT_EQ(BlockIdsOf(m.GetComputedBlocks(c.View()).blocks), (Ids{1, 2}));
@@ -229,7 +230,7 @@ TEST(KVCacheManager, PreemptedRequestKeepsItsKeysAndHitsItsOwnBlocks) {
   a.tokens.push_back(78);
   ASSERT_TRUE(m.AllocateSlots(a.View(), 1).has_value());  // computes token 10
   a.num_computed_tokens = 11;
-  m.Free("a");  // preempted
+  m.Free(a.View());  // preempted
   a.num_computed_tokens = 0;
   // Blocks 1 and 2 were cached; block 3 held only 11 tokens when it was
   // last scheduled, so it was not, and a fresh block comes from the head.
@@ -237,6 +238,24 @@ TEST(KVCacheManager, PreemptedRequestKeepsItsKeysAndHitsItsOwnBlocks) {
   EXPECT_EQ(Admit(m, a), (Ids{1, 2, 4}));
   EXPECT_EQ(a.num_computed_tokens, 12);
   m.FreeBlockHashes("a");
+}
+
+TEST(KVCacheManager, FreeUncachesBlocksThatWereScheduledButNeverComputed) {
+  KVCacheManager m({.num_blocks = 10, .block_size = 4});
+  FakeRequest a{.id = "a", .tokens = Range(0, 6)};
+  EXPECT_EQ(Admit(m, a), (Ids{1, 2}));
+  a.tokens.push_back(50);
+  a.tokens.push_back(51);
+  // Scheduling tokens 6 and 7 fills block 2, which is cached at once...
+  ASSERT_TRUE(m.AllocateSlots(a.View(), 2).has_value());
+  EXPECT_TRUE(m.block_pool().block(2).block_hash.has_value());
+  // ...but the request is preempted in the same step, before computing them.
+  m.Free(a.View());
+  EXPECT_TRUE(m.block_pool().block(1).block_hash.has_value());
+  EXPECT_FALSE(m.block_pool().block(2).block_hash.has_value());
+  FakeRequest b{.id = "b", .tokens = a.tokens};
+  b.tokens.push_back(52);
+  EXPECT_EQ(BlockIdsOf(m.GetComputedBlocks(b.View()).blocks), (Ids{1}));
 }
 
 }  // namespace
