@@ -17,12 +17,13 @@ Status EngineConfig::Resolve(const Model& m) {
   if (cache.num_kv_blocks <= 0) {
     const size_t per_block =
         KvCache::BytesPerBlock(mc.num_layers, cache.block_size, mc.num_kv_heads, mc.head_dim);
-    cache.num_kv_blocks = std::max<int64_t>(1, cache.kv_cache_memory_bytes / static_cast<int64_t>(per_block));
+    cache.num_kv_blocks = std::max<int64_t>(2, cache.kv_cache_memory_bytes / static_cast<int64_t>(per_block));
   }
   const int64_t blocks_per_seq = (model.max_model_len + cache.block_size - 1) / cache.block_size;
-  if (cache.num_kv_blocks < blocks_per_seq) {
+  // Block 0 is the scheduler's reserved null block, hence the + 1.
+  if (cache.num_kv_blocks < blocks_per_seq + 1) {
     // Not an error for short requests, but one full-length request must fit.
-    return InvalidArgument("the KV cache holds " + std::to_string(cache.num_kv_blocks) +
+    return InvalidArgument("the KV cache holds " + std::to_string(cache.num_kv_blocks - 1) +
                            " blocks of " + std::to_string(cache.block_size) +
                            " tokens, fewer than one sequence of --max-model-len " +
                            std::to_string(model.max_model_len) +

@@ -138,6 +138,8 @@ StatusOr<std::vector<CompletionOutput>> LLMEngine::GenerateFromIds(
       if (o.finish_reason) c.finish_reason = o.finish_reason;
     }
   }
+  // One more step hands the runner the finished ids so it drops their state.
+  if (scheduler_->HasFinishedRequests()) Step();
   for (CompletionOutput& c : outs) c.text = tokenizer_->Decode(c.token_ids, params.skip_special_tokens);
   return outs;
 }

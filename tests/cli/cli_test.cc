@@ -24,7 +24,7 @@ struct Result {
   std::string out, err;
 };
 
-Result Run(const std::string& args) {
+Result RunPagoda(const std::string& args) {
   static int n = 0;
   static const std::string dir = MakeTempDir("pagoda-cli-");
   const std::string err_file = dir + "/err" + std::to_string(n++);
@@ -62,16 +62,16 @@ TEST(CliTest, GenerateStoriesGolden) {
   const std::string model = "stories260K/stories260K.gguf";
   if (!HaveSharedModel(model)) GTEST_SKIP() << "needs " << SharedModelPath(model);
   const auto golden = nlohmann::json::parse(ReadFile(SharedModelPath("stories260K/golden_once_upon_a_time.json")));
-  Result r = Run("generate --model " + SharedModelPath(model) +
+  Result r = RunPagoda("generate --model " + SharedModelPath(model) +
                  " --prompt 'Once upon a time' --max-tokens 32 --temperature 0");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, golden["greedy_text"].get<std::string>());
 
   // Several prompts: one completion each, in order, NUL-terminated.
-  Result two = Run("generate --model " + SharedModelPath(model) +
+  Result two = RunPagoda("generate --model " + SharedModelPath(model) +
                    " --prompt 'Once upon a time' --prompt 'The cat' --max-tokens 32 --temperature 0");
   ASSERT_EQ(two.code, 0) << two.err;
-  Result cat = Run("generate --model " + SharedModelPath(model) + " --prompt 'The cat' --max-tokens 32 --temperature 0");
+  Result cat = RunPagoda("generate --model " + SharedModelPath(model) + " --prompt 'The cat' --max-tokens 32 --temperature 0");
   EXPECT_EQ(two.out, r.out + std::string(1, '\0') + cat.out + std::string(1, '\0'));
 }
 
@@ -80,27 +80,28 @@ TEST(CliTest, SeededSamplingIsReproducible) {
   if (!HaveSharedModel(model)) GTEST_SKIP() << "needs " << SharedModelPath(model);
   const std::string args = "generate --model " + SharedModelPath(model) +
                            " --prompt 'Once upon a time' --max-tokens 40 --temperature 0.9 --top-k 40 --top-p 0.9 --seed 7";
-  Result a = Run(args), b = Run(args);
+  Result a = RunPagoda(args);
+  Result b = RunPagoda(args);
   ASSERT_EQ(a.code, 0) << a.err;
   EXPECT_EQ(a.out, b.out);
-  Result c = Run(args + "1");  // seed 71
+  Result c = RunPagoda(args + "1");  // seed 71
   EXPECT_NE(a.out, c.out);
 }
 
 TEST(CliTest, MkmodelBothFormatsGenerate) {
   const std::string dir = MakeTempDir("pagoda-mk-");
-  Result g = Run("mkmodel --arch qwen3 --dtype q8_0 --hidden-size 64 --intermediate-size 128 --num-heads 4 "
+  Result g = RunPagoda("mkmodel --arch qwen3 --dtype q8_0 --hidden-size 64 --intermediate-size 128 --num-heads 4 "
                  "--num-kv-heads 2 --vocab-size 300 --num-layers 2 --out " + dir + "/m.gguf");
   ASSERT_EQ(g.code, 0) << g.err;
-  Result h = Run("mkmodel --arch qwen2 --dtype bf16 --format hf --hidden-size 64 --intermediate-size 128 "
+  Result h = RunPagoda("mkmodel --arch qwen2 --dtype bf16 --format hf --hidden-size 64 --intermediate-size 128 "
                  "--num-heads 4 --num-kv-heads 2 --vocab-size 300 --num-layers 2 --out " + dir + "/hf");
   ASSERT_EQ(h.code, 0) << h.err;
   for (const std::string m : {dir + "/m.gguf", dir + "/hf"}) {
-    Result r = Run("generate --model " + m + " --prompt 'hello world' --max-tokens 8 --temperature 0 --ignore-eos");
+    Result r = RunPagoda("generate --model " + m + " --prompt 'hello world' --max-tokens 8 --temperature 0 --ignore-eos");
     EXPECT_EQ(r.code, 0) << m << ": " << r.err;
     EXPECT_FALSE(r.out.empty()) << m;
   }
-  Result bench = Run("bench latency --model " + dir + "/m.gguf --input-len 16 --output-len 4 --batch-size 2 --json");
+  Result bench = RunPagoda("bench latency --model " + dir + "/m.gguf --input-len 16 --output-len 4 --batch-size 2 --json");
   ASSERT_EQ(bench.code, 0) << bench.err;
   auto j = nlohmann::json::parse(bench.out);
   EXPECT_GT(j["prefill_tokens_per_s"].get<double>(), 0);
@@ -110,41 +111,41 @@ TEST(CliTest, MkmodelBothFormatsGenerate) {
 
 TEST(CliTest, BadInputGivesOneLineErrors) {
   const std::string dir = MakeTempDir("pagoda-bad-");
-  ExpectCleanError(Run("generate --model " + dir + "/nope.gguf --prompt x"), dir + "/nope.gguf");
+  ExpectCleanError(RunPagoda("generate --model " + dir + "/nope.gguf --prompt x"), dir + "/nope.gguf");
 
   // A GGUF of an architecture pagoda does not run.
   GgufWriter w;
   w.SetString("general.architecture", "gptneox");
   ASSERT_TRUE(w.WriteTo(dir + "/neox.gguf").ok());
-  Result arch = Run("generate --model " + dir + "/neox.gguf --prompt x");
+  Result arch = RunPagoda("generate --model " + dir + "/neox.gguf --prompt x");
   ExpectCleanError(arch, dir + "/neox.gguf");
   EXPECT_NE(arch.err.find("gptneox"), std::string::npos);
 
   if (!HaveSharedModel("stories260K/stories260K.gguf")) GTEST_SKIP() << "needs stories260K for corrupted copies";
   const std::string real = ReadFile(SharedModelPath("stories260K/stories260K.gguf"));
   WriteFile(dir + "/trunc.gguf", real.substr(0, real.size() / 2));
-  ExpectCleanError(Run("generate --model " + dir + "/trunc.gguf --prompt x"), dir + "/trunc.gguf");
+  ExpectCleanError(RunPagoda("generate --model " + dir + "/trunc.gguf --prompt x"), dir + "/trunc.gguf");
   std::string bad_magic = real;
   bad_magic[0] = 'X';
   WriteFile(dir + "/magic.gguf", bad_magic);
-  ExpectCleanError(Run("generate --model " + dir + "/magic.gguf --prompt x"), dir + "/magic.gguf");
+  ExpectCleanError(RunPagoda("generate --model " + dir + "/magic.gguf --prompt x"), dir + "/magic.gguf");
 
   // An HF folder whose safetensors header lies about its size.
   const std::string hf = dir + "/hf";
-  ASSERT_EQ(Run("mkmodel --format hf --out " + hf).code, 0);
+  ASSERT_EQ(RunPagoda("mkmodel --format hf --out " + hf).code, 0);
   std::string st = ReadFile(hf + "/model.safetensors");
   st.resize(st.size() - 100);
   WriteFile(hf + "/model.safetensors", st);
-  ExpectCleanError(Run("generate --model " + hf + " --prompt x"), hf + "/model.safetensors");
+  ExpectCleanError(RunPagoda("generate --model " + hf + " --prompt x"), hf + "/model.safetensors");
   // Missing config.json.
   std::remove((hf + "/config.json").c_str());
-  ExpectCleanError(Run("generate --model " + hf + " --prompt x"), "config.json");
+  ExpectCleanError(RunPagoda("generate --model " + hf + " --prompt x"), "config.json");
 }
 
 TEST(CliTest, PromptLongerThanContextIsAnError) {
   const std::string model = "stories260K/stories260K.gguf";
   if (!HaveSharedModel(model)) GTEST_SKIP() << "needs " << SharedModelPath(model);
-  Result r = Run("generate --model " + SharedModelPath(model) +
+  Result r = RunPagoda("generate --model " + SharedModelPath(model) +
                  " --max-model-len 8 --prompt 'Once upon a time there was a little girl named Lily' --max-tokens 4");
   ExpectCleanError(r, "max_model_len");
 }
