@@ -9,7 +9,9 @@ PACKAGES=(
   libopenblas-dev
   nlohmann-json3-dev libcli11-dev libpcre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-numpy
+  libboost-dev
+  python3 python3-numpy python3-jinja2
+  nodejs npm
 )
 
 missing=()
