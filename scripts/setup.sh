@@ -11,8 +11,12 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libboost-dev
   python3 python3-numpy python3-jinja2
-  nodejs npm
 )
+# Node.js drives the end-to-end tests (the official `openai` npm client).
+# Machines of this kind ship Node.js with npm bundled; Debian's own packages
+# are the fallback where they are missing.
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
