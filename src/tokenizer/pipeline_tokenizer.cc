@@ -86,44 +86,45 @@ std::vector<int32_t> PipelineTokenizer::Encode(std::string_view text, bool add_s
   return out;
 }
 
-std::string PipelineTokenizer::Decode(const std::vector<int32_t>& ids, bool skip_special) const {
-  std::string out;
-  bool first = true;
-  for (int32_t id : ids) {
-    if (!p_.vocab.Valid(id)) continue;
-    const TokenType type = p_.vocab.Type(id);
-    if (skip_special && IsSpecial(id)) continue;
-    const std::string& piece = p_.vocab.Piece(id);
-    const size_t start = out.size();
-    const bool plain = type == TokenType::kNormal || type == TokenType::kUnused ||
-                       type == TokenType::kUndefined;
-    if (p_.decode_style == DecodeStyle::kByteLevel) {
-      if (plain) {
-        ByteLevelDecode(piece, &out);
-      } else {
-        out += piece;  // added tokens are stored as their own text
-      }
-    } else if (type == TokenType::kByte && piece.size() == 6 && HexDigit(piece[3]) >= 0 &&
-               HexDigit(piece[4]) >= 0) {
-      out.push_back(static_cast<char>(HexDigit(piece[3]) * 16 + HexDigit(piece[4])));
-    } else if (plain) {
-      for (size_t pos = 0; pos < piece.size();) {
-        if (piece.compare(pos, kSpaceMark.size(), kSpaceMark) == 0) {
-          out.push_back(' ');
-          pos += kSpaceMark.size();
-        } else {
-          out.push_back(piece[pos++]);
-        }
-      }
-    } else {
-      out += piece;
-    }
-    if (first && p_.strip_leading_space && out.size() > start && out[start] == ' ') {
-      out.erase(start, 1);
-    }
-    first = false;
+void PipelineTokenizer::AppendTokenBytes(int32_t id, const DecodeOptions& options,
+                                         DecodeState* state, std::string* out) const {
+  if (!p_.vocab.Valid(id)) return;
+  if (options.skip_special_tokens && IsSpecial(id)) return;
+  const TokenType type = p_.vocab.Type(id);
+  const std::string& piece = p_.vocab.Piece(id);
+  const bool plain = type == TokenType::kNormal || type == TokenType::kUnused ||
+                     type == TokenType::kUndefined;
+  const bool added = !plain && type != TokenType::kByte;
+  if (options.spaces_between_special_tokens && state->started && (added || state->prev_added)) {
+    out->push_back(' ');
   }
-  return out;
+  const size_t start = out->size();
+  if (p_.decode_style == DecodeStyle::kByteLevel) {
+    if (plain) {
+      ByteLevelDecode(piece, out);
+    } else {
+      *out += piece;  // added tokens are stored as their own text
+    }
+  } else if (type == TokenType::kByte && piece.size() == 6 && HexDigit(piece[3]) >= 0 &&
+             HexDigit(piece[4]) >= 0) {
+    out->push_back(static_cast<char>(HexDigit(piece[3]) * 16 + HexDigit(piece[4])));
+  } else if (plain) {
+    for (size_t pos = 0; pos < piece.size();) {
+      if (piece.compare(pos, kSpaceMark.size(), kSpaceMark) == 0) {
+        out->push_back(' ');
+        pos += kSpaceMark.size();
+      } else {
+        out->push_back(piece[pos++]);
+      }
+    }
+  } else {
+    *out += piece;
+  }
+  if (!state->started && p_.strip_leading_space && out->size() > start && (*out)[start] == ' ') {
+    out->erase(start, 1);
+  }
+  state->started = true;
+  state->prev_added = added;
 }
 
 }  // namespace pagoda

@@ -52,7 +52,8 @@ class PipelineTokenizer final : public Tokenizer {
 
   std::vector<int32_t> Encode(std::string_view text, bool add_special,
                               bool parse_special = false) const override;
-  std::string Decode(const std::vector<int32_t>& ids, bool skip_special = true) const override;
+  void AppendTokenBytes(int32_t id, const DecodeOptions& options, DecodeState* state,
+                        std::string* out) const override;
   std::string IdToPiece(int32_t id) const override;
 
   int32_t vocab_size() const override { return p_.vocab.size(); }

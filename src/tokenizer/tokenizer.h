@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,27 @@
 namespace pagoda {
 
 class GgufFile;
+
+struct DecodeOptions {
+  // Leave out control/special tokens (BOS, EOS, <|im_end|>...).
+  bool skip_special_tokens = true;
+  // Put a space between an added token and the text next to it, as vLLM's
+  // and transformers' slow decoders do. Hugging Face's fast tokenizers
+  // (which pagoda follows) never insert one, hence off by default even
+  // though vLLM's SamplingParams default is true: vLLM honours the flag
+  // only for slow tokenizers.
+  bool spaces_between_special_tokens = false;
+};
+
+// What a streaming decode carries from one token to the next.
+struct DecodeState {
+  // A token has been decoded: SentencePiece's dummy-prefix space is removed
+  // only from the first token of a text, never from one that continues a
+  // prompt or earlier output.
+  bool started = false;
+  // The previous decoded token was an added token (for the spaces option).
+  bool prev_added = false;
+};
 
 class Tokenizer {
  public:
@@ -33,9 +55,25 @@ class Tokenizer {
   // recognise special/added token text such as "<|eot_id|>" inside `text`.
   virtual std::vector<int32_t> Encode(std::string_view text, bool add_special,
                                       bool parse_special = false) const = 0;
-  // Decodes ids to UTF-8 (byte tokens merged; SentencePiece's leading
-  // space of the first token removed as SentencePiece does).
-  virtual std::string Decode(const std::vector<int32_t>& ids, bool skip_special = true) const = 0;
+  // Decodes ids to valid UTF-8, as Hugging Face does: byte tokens merged,
+  // SentencePiece's dummy-prefix space of the first token removed, and any
+  // invalid or incomplete UTF-8 sequence replaced by U+FFFD.
+  std::string Decode(std::span<const int32_t> ids, const DecodeOptions& options) const;
+  std::string Decode(const std::vector<int32_t>& ids, bool skip_special = true) const {
+    return Decode(std::span<const int32_t>(ids), DecodeOptions{.skip_special_tokens = skip_special});
+  }
+  // The text that `ids` add after `context` (the prompt of a completion):
+  // Decode(context + ids) minus Decode(context) when the context ends on a
+  // whole character. Unlike Decode(ids), the first id keeps its leading
+  // space. Equals the concatenated deltas of an IncrementalDetokenizer
+  // built with the same context.
+  std::string DecodeAfter(std::span<const int32_t> context, std::span<const int32_t> ids,
+                          const DecodeOptions& options) const;
+  // The raw bytes one token adds to a decode in progress (possibly part of a
+  // UTF-8 character); updates *state. The building block of Decode and of
+  // streaming detokenization.
+  virtual void AppendTokenBytes(int32_t id, const DecodeOptions& options, DecodeState* state,
+                                std::string* out) const = 0;
   // The raw piece of one token as stored in the vocabulary.
   virtual std::string IdToPiece(int32_t id) const = 0;
 

@@ -34,4 +34,16 @@ int32_t DecodeUtf8(std::string_view s, size_t pos, size_t* len);
 
 void AppendUtf8(uint32_t cp, std::string* out);
 
+// Appends `bytes` to *out as valid UTF-8: each maximal invalid subpart (a
+// bad byte, or the start of a sequence cut short) becomes one U+FFFD, as
+// Rust's String::from_utf8_lossy does inside Hugging Face's decoders (and
+// Python's errors="replace"). With final == false a trailing sequence that
+// later bytes could still complete is left unconsumed, so streaming the
+// bytes in pieces gives the same text as converting them at once.
+// Returns the number of bytes consumed.
+size_t AppendUtf8Lossy(std::string_view bytes, bool final, std::string* out);
+
+// True when `s` is entirely well-formed UTF-8.
+bool IsValidUtf8(std::string_view s);
+
 }  // namespace pagoda

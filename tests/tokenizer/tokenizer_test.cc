@@ -95,12 +95,16 @@ void ExpectByteLevelRoundTrip(const Tokenizer& tok, const std::string& name) {
     const std::vector<int32_t> ids = tok.Encode(s, false);
     EXPECT_EQ(tok.Decode(ids), s) << name << ": " << s;
   }
-  // Byte-level BPE covers every byte sequence, valid UTF-8 or not.
-  const std::string raw = std::string("bad \xff\xfe utf8 \xe4\xbd tail \xc3", 22);
-  EXPECT_EQ(tok.Decode(tok.Encode(raw, false)), raw) << name;
-  std::string all_bytes;
-  for (int b = 1; b < 256; ++b) all_bytes.push_back(static_cast<char>(b));
-  EXPECT_EQ(tok.Decode(tok.Encode(all_bytes, false)), all_bytes) << name;
+  // Byte-level BPE encodes every byte sequence, valid UTF-8 or not; Decode
+  // then renders invalid sequences as U+FFFD, one per maximal invalid
+  // subpart, as Hugging Face's from_utf8_lossy does.
+  const std::string raw = "bad \xff\xfe utf8 \xe4\xbd tail \xc3";
+  EXPECT_EQ(tok.Decode(tok.Encode(raw, false)),
+            "bad \xEF\xBF\xBD\xEF\xBF\xBD utf8 \xEF\xBF\xBD tail \xEF\xBF\xBD")
+      << name;
+  std::string ascii;
+  for (int b = 1; b < 128; ++b) ascii.push_back(static_cast<char>(b));
+  EXPECT_EQ(tok.Decode(tok.Encode(ascii, false)), ascii) << name;
 }
 
 TEST(TokenizerTest, ByteLevelRoundTripGpt2Gguf) {
