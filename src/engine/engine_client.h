@@ -29,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -114,6 +115,14 @@ class OutputStream {
 // A Prometheus-style histogram: counts[i] observations <= bounds[i]
 // (non-cumulative per bucket; counts.back() is the +Inf bucket).
 struct Histogram {
+  Histogram() = default;
+  explicit Histogram(std::vector<double> bucket_bounds)
+      : bounds(std::move(bucket_bounds)), counts(bounds.size() + 1, 0) {}
+  // vLLM's bucket layouts for its latency metrics, in seconds.
+  static Histogram TimeToFirstToken();
+  static Histogram InterTokenLatency();
+  static Histogram E2eRequestLatency();
+
   std::vector<double> bounds;
   std::vector<uint64_t> counts;  // bounds.size() + 1
   double sum = 0.0;
@@ -133,9 +142,9 @@ struct EngineStats {
   int64_t requests_finished_stop = 0;
   int64_t requests_finished_length = 0;
   int64_t requests_finished_abort = 0;
-  Histogram time_to_first_token_s;        // arrival -> first token delivered
-  Histogram inter_token_latency_s;        // between a choice's successive tokens
-  Histogram e2e_request_latency_s;        // arrival -> final output
+  Histogram time_to_first_token_s = Histogram::TimeToFirstToken();  // arrival -> first token delivered
+  Histogram inter_token_latency_s = Histogram::InterTokenLatency();  // between a choice's token outputs
+  Histogram e2e_request_latency_s = Histogram::E2eRequestLatency();  // arrival -> final output
 };
 
 class EngineClient {

@@ -4,8 +4,25 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <unordered_map>
 
 namespace pagoda {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+// vLLM's _SAMPLING_EPS: below it, temperature means greedy.
+constexpr float kGreedyTemperature = 1e-5f;
+
+bool InVocab(int32_t id, int64_t vocab_size) { return id >= 0 && id < vocab_size; }
+
+// True when `output` ends with seq[0 .. seq.size()-1).
+bool EndsWithPrefix(std::span<const int32_t> output, const std::vector<int32_t>& seq) {
+  const size_t k = seq.size() - 1;
+  if (output.size() < k) return false;
+  return std::equal(seq.begin(), seq.begin() + static_cast<std::ptrdiff_t>(k), output.end() - static_cast<std::ptrdiff_t>(k));
+}
+
+}  // namespace
 
 int32_t Sampler::Argmax(const float* logits, int64_t vocab_size) {
   int64_t best = 0;
@@ -15,9 +32,51 @@ int32_t Sampler::Argmax(const float* logits, int64_t vocab_size) {
   return static_cast<int32_t>(best);
 }
 
-int32_t Sampler::Sample(float* logits, int64_t vocab_size, const SamplingOptions& opts,
-                        SamplerRng& rng) {
-  if (opts.temperature <= 0.0f || opts.top_k == 1) return Argmax(logits, vocab_size);
+void Sampler::ApplyLogitsProcessors(float* logits, int64_t vocab_size, const SamplingOptions& opts,
+                                    const TokenHistory& history, const LogitsMaskHook* mask) {
+  if (mask != nullptr && *mask) (*mask)(logits, vocab_size);
+  for (const auto& [id, bias] : opts.logit_bias) {
+    if (InVocab(id, vocab_size)) logits[id] += bias;
+  }
+  if (static_cast<int64_t>(history.output.size()) < opts.min_tokens) {
+    for (int32_t id : opts.min_tokens_banned_ids) {
+      if (InVocab(id, vocab_size)) logits[id] = kNegInf;
+    }
+  }
+  for (const std::vector<int32_t>& seq : opts.bad_words_token_ids) {
+    if (seq.empty() || !InVocab(seq.back(), vocab_size)) continue;
+    if (EndsWithPrefix(history.output, seq)) logits[seq.back()] = kNegInf;
+  }
+
+  const bool rep = opts.repetition_penalty != 1.0f;
+  const bool freq_or_presence = opts.frequency_penalty != 0.0f || opts.presence_penalty != 0.0f;
+  if (!rep && !freq_or_presence) return;
+  // Sparse counts: histories are short next to the vocabulary.
+  std::unordered_map<int32_t, int32_t> output_counts;
+  for (int32_t id : history.output) {
+    if (InVocab(id, vocab_size)) ++output_counts[id];
+  }
+  if (rep) {
+    const float p = opts.repetition_penalty;
+    std::vector<bool> seen(static_cast<size_t>(vocab_size), false);
+    auto penalize = [&](int32_t id) {
+      if (!InVocab(id, vocab_size) || seen[static_cast<size_t>(id)]) return;
+      seen[static_cast<size_t>(id)] = true;
+      float& l = logits[id];
+      l = l > 0 ? l / p : l * p;
+    };
+    for (int32_t id : history.prompt) penalize(id);
+    for (int32_t id : history.output) penalize(id);
+  }
+  for (const auto& [id, count] : output_counts) {
+    logits[id] -= opts.frequency_penalty * static_cast<float>(count);
+    logits[id] -= opts.presence_penalty;
+  }
+}
+
+int32_t Sampler::SampleProcessed(float* logits, int64_t vocab_size, const SamplingOptions& opts,
+                                 SamplerRng& rng) {
+  if (opts.temperature < kGreedyTemperature || opts.top_k == 1) return Argmax(logits, vocab_size);
 
   // Candidates sorted by logit, descending; ties by id so the order (and so
   // the draw) is a pure function of the logits and the generator.
@@ -33,16 +92,19 @@ int32_t Sampler::Sample(float* logits, int64_t vocab_size, const SamplingOptions
   } else {
     std::sort(ids.begin(), ids.end(), by_logit);
   }
+  const double max_l = logits[ids[0]];
+  if (!std::isfinite(max_l)) return ids[0];  // everything banned: nothing to draw from
   // Softmax over the kept candidates at the given temperature, in double.
   std::vector<double> p(n);
   const double inv_t = 1.0 / static_cast<double>(opts.temperature);
-  const double max_l = logits[ids[0]];
   double sum = 0;
   for (size_t i = 0; i < n; ++i) {
     p[i] = std::exp((static_cast<double>(logits[ids[i]]) - max_l) * inv_t);
     sum += p[i];
   }
   for (double& x : p) x /= sum;
+  // Banned tokens (probability 0) never count as candidates.
+  while (n > 1 && p[n - 1] == 0.0) --n;
   // top-p: the smallest prefix whose mass reaches top_p (at least one token).
   if (opts.top_p < 1.0f) {
     double cum = 0;
@@ -70,6 +132,69 @@ int32_t Sampler::Sample(float* logits, int64_t vocab_size, const SamplingOptions
     if (u < cum) return ids[i];
   }
   return ids[n - 1];
+}
+
+PositionLogprobs Sampler::ComputeLogprobs(const float* logits, int64_t vocab_size, int32_t chosen,
+                                          int32_t num_top) {
+  double max_l = -std::numeric_limits<double>::infinity();
+  for (int64_t i = 0; i < vocab_size; ++i) max_l = std::max(max_l, static_cast<double>(logits[i]));
+  double sum = 0;
+  for (int64_t i = 0; i < vocab_size; ++i) sum += std::exp(static_cast<double>(logits[i]) - max_l);
+  const double log_z = max_l + std::log(sum);
+  auto logprob = [&](int32_t id) { return static_cast<float>(static_cast<double>(logits[id]) - log_z); };
+  auto rank_of = [&](int32_t id) {
+    int32_t rank = 0;
+    for (int64_t i = 0; i < vocab_size; ++i) rank += logits[i] >= logits[id] ? 1 : 0;
+    return rank;
+  };
+
+  PositionLogprobs out;
+  out.chosen = {chosen, logprob(chosen), rank_of(chosen)};
+  const size_t k = static_cast<size_t>(std::clamp<int64_t>(num_top, 0, vocab_size));
+  if (k > 0) {
+    std::vector<int32_t> ids(static_cast<size_t>(vocab_size));
+    std::iota(ids.begin(), ids.end(), 0);
+    std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(k), ids.end(),
+                      [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
+    // Rank = 1 + others with a logit >= this one. Inside the sorted top list
+    // that is the end of the token's tie group, unless the group reaches the
+    // list's end: then one scan counts it.
+    const float last = logits[ids[k - 1]];
+    int32_t last_rank = -1;
+    for (size_t i = 0; i < k; ++i) {
+      const float v = logits[ids[i]];
+      int32_t rank;
+      if (v == last) {
+        if (last_rank < 0) last_rank = rank_of(ids[i]);
+        rank = last_rank;
+      } else {
+        size_t j = i;
+        while (j + 1 < k && logits[ids[j + 1]] == v) ++j;
+        rank = static_cast<int32_t>(j + 1);
+      }
+      out.top.push_back({ids[i], logprob(ids[i]), rank});
+    }
+  }
+  return out;
+}
+
+SampleResult Sampler::Sample(float* logits, int64_t vocab_size, const SamplingOptions& opts,
+                             const TokenHistory& history, SamplerRng& rng, const LogitsMaskHook* mask) {
+  SampleResult result;
+  std::vector<float> raw;
+  if (opts.num_logprobs >= 0) raw.assign(logits, logits + vocab_size);
+  ApplyLogitsProcessors(logits, vocab_size, opts, history, mask);
+  result.token_id = SampleProcessed(logits, vocab_size, opts, rng);
+  if (opts.num_logprobs >= 0) {
+    result.logprobs = ComputeLogprobs(raw.data(), vocab_size, result.token_id, opts.num_logprobs);
+  }
+  return result;
+}
+
+int32_t Sampler::Sample(float* logits, int64_t vocab_size, const SamplingOptions& opts, SamplerRng& rng) {
+  SamplingOptions o = opts;
+  o.num_logprobs = -1;
+  return Sample(logits, vocab_size, o, TokenHistory{}, rng).token_id;
 }
 
 }  // namespace pagoda

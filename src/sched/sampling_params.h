@@ -41,6 +41,10 @@ struct SamplingParams {
 
   std::vector<std::pair<int32_t, float>> logit_bias;  // token id -> added logit
   std::vector<std::string> bad_words;
+  // bad_words as token sequences, filled by the engine from its tokenizer
+  // (vLLM's rule: each word alone and after a space). The last token of a
+  // sequence is banned when the output so far ends with the others.
+  std::vector<std::vector<int32_t>> bad_words_token_ids;
   std::optional<int> logprobs;         // top-k logprobs per sampled token
   std::optional<int> prompt_logprobs;  // top-k logprobs per prompt token
   bool skip_special_tokens = true;

@@ -222,6 +222,8 @@ ScheduledRequest Scheduler::MakeScheduledRequest(const Scheduled& s) const {
   sr.is_new = s.is_new;
   sr.needs_sample = start + s.num_new_tokens == r.num_tokens();
   sr.sampling_params = &r.sampling_params();
+  sr.all_token_ids = &r.all_token_ids();
+  sr.num_prompt_tokens = r.num_prompt_tokens();
   return sr;
 }
 
@@ -279,6 +281,14 @@ std::vector<EngineCoreOutput> Scheduler::UpdateFromOutput(const SchedulerOutput&
       }
     }
     if (out.new_token_ids.empty()) continue;
+    if (!model_runner_output.logprobs.empty() && !model_runner_output.logprobs[k].empty()) {
+      const auto& lp = model_runner_output.logprobs[k];
+      out.new_logprobs.assign(lp.begin(), lp.begin() + static_cast<std::ptrdiff_t>(
+                                                           std::min(lp.size(), out.new_token_ids.size())));
+    }
+    if (!model_runner_output.prompt_logprobs.empty()) {
+      out.prompt_logprobs = model_runner_output.prompt_logprobs[k];
+    }
     out.req_id = request->request_id();
     out.finish_reason = request->finish_reason();
     out.num_prompt_tokens = request->num_prompt_tokens();

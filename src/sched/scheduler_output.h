@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "sched/logprobs.h"
 #include "sched/request.h"
 #include "sched/sampling_params.h"
 
@@ -32,6 +33,11 @@ struct ScheduledRequest {
   bool is_new = false;                 // first scheduled ever: runner creates its per-request state (seeded generator)
   bool needs_sample = false;           // this step computes up to the last known token, so the runner samples one token
   const SamplingParams* sampling_params = nullptr;  // valid during the step
+  // The request's tokens so far (prompt, then output) and its prompt length,
+  // valid during the step: penalties and min_tokens read the history, and
+  // prompt_logprobs the next prompt token of each position.
+  const std::vector<int32_t>* all_token_ids = nullptr;
+  int32_t num_prompt_tokens = 0;
 };
 
 struct SchedulerOutput {
@@ -52,6 +58,13 @@ struct SchedulerOutput {
 struct ModelRunnerOutput {   // one entry per scheduled request, same order
   std::vector<std::string> req_ids;
   std::vector<std::vector<int32_t>> sampled_token_ids; // empty when !needs_sample
+  // Empty, or one entry per scheduled request: the sampled tokens' logprobs
+  // (when the request asked for logprobs), parallel to sampled_token_ids.
+  std::vector<std::vector<PositionLogprobs>> logprobs;
+  // Empty, or one entry per scheduled request: the whole prompt's logprobs
+  // (positions 1 .. num_prompt_tokens-1), set in the step that completes the
+  // prompt of a request that asked for prompt_logprobs.
+  std::vector<std::vector<PositionLogprobs>> prompt_logprobs;
 };
 
 struct EngineCoreOutput {
@@ -61,6 +74,10 @@ struct EngineCoreOutput {
   int32_t num_prompt_tokens = 0, num_cached_tokens = 0;
   // The stop_token_ids entry that finished the request (nullopt for EOS).
   std::optional<int32_t> stop_token_id;
+  // Parallel to new_token_ids when the request asked for logprobs.
+  std::vector<PositionLogprobs> new_logprobs;
+  // The prompt's logprobs, once, with the first output (prompt_logprobs).
+  std::vector<PositionLogprobs> prompt_logprobs;
 };
 
 }  // namespace pagoda
