@@ -7,45 +7,24 @@
 #include <utility>
 
 #include "base/check.h"
+#include "tokenizer/incremental_detokenizer.h"
+#include "tokenizer/utf8.h"
 
 namespace pagoda {
 namespace {
 
-constexpr const char kReplacementChar[] = "\xEF\xBF\xBD";  // U+FFFD
-
-// Streaming text of one choice: each Add returns the text its ids complete.
-// Built on Tokenizer::Decode over the whole output so far; an output that
-// ends in U+FFFD (a character cut by a token boundary) is held back until a
-// later token completes it, or until Finish.
+// Streaming text of one choice: the incremental detokenizer, primed with the
+// prompt when the text continues it (so the first token keeps its leading
+// space, as vLLM's completions do).
 class TextDecoder {
  public:
-  TextDecoder(const Tokenizer& tokenizer, bool skip_special)
-      : tokenizer_(tokenizer), skip_special_(skip_special) {}
-
-  std::string Add(std::span<const int32_t> ids) {
-    if (ids.empty()) return {};
-    ids_.insert(ids_.end(), ids.begin(), ids.end());
-    std::string full = tokenizer_.Decode(ids_, skip_special_);
-    const size_t r = sizeof(kReplacementChar) - 1;
-    while (full.size() >= r && full.compare(full.size() - r, r, kReplacementChar) == 0) full.resize(full.size() - r);
-    return Take(full);
-  }
-  std::string Finish() { return Take(tokenizer_.Decode(ids_, skip_special_)); }
+  TextDecoder(const Tokenizer& tokenizer, std::span<const int32_t> context, bool skip_special)
+      : detok_(tokenizer, context, DecodeOptions{.skip_special_tokens = skip_special}) {}
+  std::string Add(std::span<const int32_t> ids) { return detok_.Add(ids); }
+  std::string Finish() { return detok_.Finish(); }
 
  private:
-  // The part of `full` past what was returned (decoding more tokens only
-  // appends, except for the held U+FFFD tail).
-  std::string Take(const std::string& full) {
-    if (full.size() <= text_.size() || full.compare(0, text_.size(), text_) != 0) return {};
-    std::string delta = full.substr(text_.size());
-    text_ = full;
-    return delta;
-  }
-
-  const Tokenizer& tokenizer_;
-  bool skip_special_;
-  std::vector<int32_t> ids_;
-  std::string text_;
+  IncrementalDetokenizer detok_;
 };
 
 }  // namespace
@@ -119,7 +98,9 @@ void OutputProcessor::AddRequest(RequestSpec spec) {
     Child& c = p->children[i];
     c.id = spec.child_ids[i];
     c.index = static_cast<int>(i);
-    c.decoder = std::make_unique<TextDecoder>(tokenizer_, sp.skip_special_tokens);
+    const std::span<const int32_t> context =
+        spec.decode_after_prompt ? std::span<const int32_t>(spec.prompt_token_ids) : std::span<const int32_t>();
+    c.decoder = std::make_unique<TextDecoder>(tokenizer_, context, sp.skip_special_tokens);
     child_to_parent_[c.id] = spec.request_id;
   }
   p->spec = std::move(spec);
@@ -149,7 +130,14 @@ OutputProcessor::Child* OutputProcessor::FindChild(const std::string& child_id, 
 const std::string& OutputProcessor::TokenText(int32_t id) {
   auto it = token_text_.find(id);
   if (it != token_text_.end()) return it->second;
-  return token_text_.emplace(id, tokenizer_.Decode(std::vector<int32_t>{id}, /*skip_special=*/false)).first->second;
+  // The token's own bytes as they read mid-text (leading space kept),
+  // made valid UTF-8: a byte token alone is U+FFFD.
+  std::string bytes;
+  DecodeState state{.started = true};
+  tokenizer_.AppendTokenBytes(id, DecodeOptions{.skip_special_tokens = false}, &state, &bytes);
+  std::string text;
+  AppendUtf8Lossy(bytes, /*final=*/true, &text);
+  return token_text_.emplace(id, std::move(text)).first->second;
 }
 
 LogprobEntry OutputProcessor::Entry(const TokenLogprob& lp) {

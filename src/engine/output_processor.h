@@ -56,6 +56,9 @@ class OutputProcessor {
     SamplingParams params;               // validated; as the user asked (n, best_of, logprobs)
     std::vector<std::string> child_ids;  // ChildRequestIds(request_id, params)
     double arrival_time = 0.0;           // MonotonicSeconds()
+    // The text continues the prompt (vLLM's completions: the first token
+    // keeps its leading space); false: it stands alone, as Decode(output).
+    bool decode_after_prompt = true;
   };
   struct Result {
     std::vector<RequestOutput> outputs;     // in the order they became ready
