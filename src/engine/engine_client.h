@@ -50,11 +50,11 @@ class LLMEngine;
 double MonotonicSeconds();
 
 struct GenerateRequest {
-  std::string request_id;                // unique among live requests
-  std::vector<int32_t> prompt_token_ids;
-  SamplingParams sampling_params;
+  std::string request_id{};                // unique among live requests
+  std::vector<int32_t> prompt_token_ids{};
+  SamplingParams sampling_params{};
   int priority = 0;                      // lower first, when the scheduler uses priority
-  std::string cache_salt;                // isolates prefix-cache hits between tenants
+  std::string cache_salt{};              // isolates prefix-cache hits between tenants
   double arrival_time = 0.0;             // MonotonicSeconds(); 0 = now
 };
 
