@@ -1,0 +1,180 @@
+// POST /v1/chat/completions: renders the messages into a prompt (the chat
+// template, see chat_prompt.h), submits one engine request with n choices,
+// and answers with chat.completion — or streams chat.completion.chunk
+// events: a first chunk per choice with the assistant role, then content
+// deltas, the finish reason, an optional usage chunk and "data: [DONE]".
+#include <chrono>
+
+#include "server/handlers/generation_job.h"
+#include "server/handlers/handlers.h"
+#include "server/openai/responses.h"
+
+namespace pagoda {
+
+namespace {
+
+struct ChatChoiceState {
+  std::string content;
+  std::vector<TokenLogprobs> logprobs;
+  int64_t num_tokens = 0;
+  bool sent_role = false;
+  nlohmann::json finish_reason = nullptr;
+  nlohmann::json stop_reason = nullptr;
+};
+
+class ChatJob final : public GenerationJob {
+ public:
+  ChatJob(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange, ChatCompletionRequest request,
+          std::string request_id)
+      : GenerationJob(ctx.engine(), std::move(exchange)),
+        ctx_(ctx),
+        request_(std::move(request)),
+        id_("chatcmpl-" + request_id),
+        request_id_(std::move(request_id)),
+        created_(std::chrono::duration_cast<std::chrono::seconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count()),
+        choices_(request_.sampling.n) {
+    if (request_.echo && !request_.messages.empty()) echo_ = request_.messages.back().content;
+  }
+
+ protected:
+  void BeforeSubmit() override {
+    if (request_.stream) exchange().StartStream(200, "text/event-stream", {{"X-Request-Id", request_id_}});
+  }
+
+  void OnOutput(size_t, RequestOutput& output) override {
+    num_prompt_tokens_ = output.num_prompt_tokens;
+    num_cached_tokens_ = output.num_cached_tokens;
+    for (CompletionDelta& delta : output.outputs) {
+      if (delta.index < 0 || static_cast<size_t>(delta.index) >= choices_.size()) continue;
+      ChatChoiceState& choice = choices_[delta.index];
+      choice.num_tokens += static_cast<int64_t>(delta.token_ids.size());
+      if (delta.finished) {
+        choice.finish_reason = delta.finish_reason ? nlohmann::json(*delta.finish_reason) : nlohmann::json(nullptr);
+        choice.stop_reason = StopReasonJson(delta);
+      }
+      if (!request_.stream) {
+        choice.content += delta.text;
+        if (request_.logprobs) {
+          for (TokenLogprobs& entry : delta.logprobs) choice.logprobs.push_back(std::move(entry));
+        }
+        continue;
+      }
+      if (!choice.sent_role) {
+        choice.sent_role = true;
+        WriteChunk(delta.index, {{"role", "assistant"}, {"content", echo_}}, nullptr, nullptr, nullptr);
+      }
+      const bool has_logprobs = request_.logprobs && !delta.logprobs.empty();
+      if (delta.text.empty() && !has_logprobs && !delta.finished) continue;
+      nlohmann::json d = nlohmann::json::object();
+      if (!delta.text.empty()) d["content"] = delta.text;
+      WriteChunk(delta.index, std::move(d),
+                 has_logprobs ? ChatLogprobsJson(delta.logprobs, TopN()) : nlohmann::json(nullptr),
+                 delta.finished ? choice.finish_reason : nlohmann::json(nullptr),
+                 delta.finished ? choice.stop_reason : nlohmann::json(nullptr));
+    }
+  }
+
+  void OnFinished() override {
+    if (request_.stream) {
+      if (request_.stream_options.include_usage) {
+        nlohmann::json chunk = Envelope("chat.completion.chunk");
+        chunk["choices"] = nlohmann::json::array();
+        chunk["usage"] = Usage();
+        exchange().Write(SseEvent(chunk));
+      }
+      exchange().Write(kSseDone);
+      exchange().EndStream();
+      return;
+    }
+    nlohmann::json choices = nlohmann::json::array();
+    for (size_t i = 0; i < choices_.size(); ++i) {
+      const ChatChoiceState& choice = choices_[i];
+      choices.push_back({{"index", i},
+                         {"message", {{"role", "assistant"}, {"content", echo_ + choice.content}}},
+                         {"logprobs", request_.logprobs ? ChatLogprobsJson(choice.logprobs, TopN())
+                                                        : nlohmann::json(nullptr)},
+                         {"finish_reason", choice.finish_reason},
+                         {"stop_reason", choice.stop_reason}});
+    }
+    nlohmann::json body = Envelope("chat.completion");
+    body["choices"] = std::move(choices);
+    body["usage"] = Usage();
+    RespondJson(exchange(), body, {{"X-Request-Id", request_id_}});
+  }
+
+  void OnSubmitError(const ApiError& error) override {
+    if (!request_.stream) return RespondError(exchange(), error, {{"X-Request-Id", request_id_}});
+    exchange().Write(SseEvent(nlohmann::json::parse(ApiErrorJson(error))));
+    exchange().Write(kSseDone);
+    exchange().EndStream();
+  }
+
+ private:
+  int TopN() const { return request_.sampling.logprobs.value_or(0); }
+
+  nlohmann::json Envelope(const char* object) const {
+    return {{"id", id_}, {"object", object}, {"created", created_}, {"model", ctx_.model_name()}};
+  }
+
+  nlohmann::json Usage() const {
+    int64_t completion = 0;
+    for (const ChatChoiceState& c : choices_) completion += c.num_tokens;
+    return UsageJson(num_prompt_tokens_, completion, num_cached_tokens_);
+  }
+
+  void WriteChunk(int index, nlohmann::json delta, nlohmann::json logprobs, nlohmann::json finish_reason,
+                  nlohmann::json stop_reason) {
+    nlohmann::json chunk = Envelope("chat.completion.chunk");
+    chunk["choices"] = nlohmann::json::array({{{"index", index},
+                                               {"delta", std::move(delta)},
+                                               {"logprobs", std::move(logprobs)},
+                                               {"finish_reason", std::move(finish_reason)},
+                                               {"stop_reason", std::move(stop_reason)}}});
+    if (request_.stream_options.continuous_usage_stats) chunk["usage"] = Usage();
+    exchange().Write(SseEvent(chunk));
+  }
+
+  ServerContext& ctx_;
+  ChatCompletionRequest request_;
+  std::string id_;
+  std::string request_id_;
+  int64_t created_;
+  std::string echo_;
+  std::vector<ChatChoiceState> choices_;
+  int64_t num_prompt_tokens_ = 0;
+  int64_t num_cached_tokens_ = 0;
+};
+
+}  // namespace
+
+void HandleChatCompletions(ServerContext& ctx, const std::shared_ptr<HttpExchange>& exchange) {
+  const std::string request_id = ctx.RequestId(exchange->request());
+  HttpHeaders id_header = {{"X-Request-Id", request_id}};
+  nlohmann::json body;
+  if (!ReadJsonBody(*exchange, &body)) return;
+  ChatCompletionRequest request;
+  if (auto error = ParseChatCompletionRequest(body, ctx.chat_defaults(), ctx.options().limits, &request)) {
+    return RespondError(*exchange, *error, id_header);
+  }
+  if (auto error = ctx.CheckModel(request.model)) return RespondError(*exchange, *error, id_header);
+  StatusOr<std::string> prompt = ctx.chat().Render(request.messages, request.add_generation_prompt,
+                                                   request.continue_final_message, request.chat_template_kwargs);
+  if (!prompt.ok()) return RespondError(*exchange, ApiErrorFromStatus(prompt.status(), "messages"), id_header);
+  const bool templated = ctx.chat().places_special_tokens();
+
+  GenerateRequest r;
+  r.request_id = "chatcmpl-" + request_id;
+  r.prompt_token_ids = ctx.Tokenize(*prompt, request.add_special_tokens || !templated, /*parse_special=*/templated);
+  r.sampling_params = request.sampling;
+  r.priority = request.priority;
+  r.cache_salt = request.cache_salt;
+  r.arrival_time = MonotonicSeconds();
+  std::vector<GenerateRequest> engine_requests;
+  engine_requests.push_back(std::move(r));
+  auto job = std::make_shared<ChatJob>(ctx, exchange, std::move(request), request_id);
+  if (auto error = job->Start(std::move(engine_requests))) RespondError(*exchange, *error, id_header);
+}
+
+}  // namespace pagoda
