@@ -20,6 +20,8 @@ int RunCli(int argc, char** argv) {
   bench->require_subcommand(1);
   CLI::App* latency = bench->add_subcommand("latency", "Prompt-processing and decode speed");
   CommandRun run_latency = AddBenchLatencyCommand(*latency);
+  CLI::App* throughput = bench->add_subcommand("throughput", "Offline request and token throughput");
+  CommandRun run_throughput = AddBenchThroughputCommand(*throughput);
 
   try {
     app.parse(argc, argv);
@@ -29,6 +31,7 @@ int RunCli(int argc, char** argv) {
   if (generate->parsed()) return run_generate();
   if (mkmodel->parsed()) return run_mkmodel();
   if (latency->parsed()) return run_latency();
+  if (throughput->parsed()) return run_throughput();
   return 1;
 }
 

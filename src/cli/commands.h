@@ -14,6 +14,7 @@ using CommandRun = std::function<int()>;
 CommandRun AddGenerateCommand(CLI::App& app);
 CommandRun AddMkmodelCommand(CLI::App& app);
 CommandRun AddBenchLatencyCommand(CLI::App& bench);
+CommandRun AddBenchThroughputCommand(CLI::App& bench);
 
 // Path of the built-in demo model, written on first use (deterministic
 // random weights, so nothing is downloaded). Returns "" and prints an error
