@@ -8,7 +8,6 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 
 #include "engine/llm_engine.h"
@@ -94,23 +93,22 @@ class EngineClient::Impl {
   Status Submit(GenerateRequest r, OutputCallback callback) {
     ASSIGN_OR_RETURN(SamplingParams params, Validate(r));
     if (r.arrival_time <= 0) r.arrival_time = MonotonicSeconds();
-    std::vector<std::string> child_ids = ChildRequestIds(r.request_id, params);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) return FailedPrecondition("the engine is shutting down");
-      if (live_.count(r.request_id)) {
-        return InvalidArgument("request id " + r.request_id + " is already in use");
-      }
-      for (const std::string& c : child_ids) {
-        if (live_children_.count(c)) return InvalidArgument("request id " + c + " is already in use");
-      }
-      live_[r.request_id] = child_ids;
-      for (const std::string& c : child_ids) live_children_.insert(c);
-    }
+    // One critical section, so an Abort from another thread sees either
+    // nothing or the whole request (registered and queued).
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return FailedPrecondition("the engine is shutting down");
+    if (live_.count(r.request_id)) return InvalidArgument("request id " + r.request_id + " is already in use");
+    // Scheduler ids carry a serial number: a client may reuse its id as soon
+    // as the final output arrives, while outputs (or a stop-string abort) of
+    // the old request may still be in flight under the old scheduler id.
+    const std::vector<std::string> child_ids =
+        ChildRequestIds(r.request_id + "#" + std::to_string(next_serial_++), params);
+    live_[r.request_id] = child_ids;
     {
       // Registered before the core can see the request, so its first
-      // output finds it.
-      std::lock_guard<std::mutex> lock(proc_mu_);
+      // output finds it. (Lock order: mu_, then proc_mu_; the output
+      // thread never holds both.)
+      std::lock_guard<std::mutex> plock(proc_mu_);
       processor_.AddRequest({.request_id = r.request_id,
                              .prompt_token_ids = r.prompt_token_ids,
                              .params = params,
@@ -118,27 +116,13 @@ class EngineClient::Impl {
                              .arrival_time = r.arrival_time});
       callbacks_[r.request_id] = std::make_shared<OutputCallback>(std::move(callback));
     }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!stopping_) {
-        const int count = static_cast<int>(child_ids.size());
-        for (int i = 0; i < count; ++i) {
-          adds_.push_back({child_ids[static_cast<size_t>(i)], r.prompt_token_ids,
-                           ChildSamplingParams(params, i, count),
-                           RequestOptions{.arrival_time = r.arrival_time,
-                                          .priority = r.priority,
-                                          .cache_salt = r.cache_salt}});
-        }
-        cv_.notify_one();
-        return Status::Ok();
-      }
-      live_.erase(r.request_id);
-      for (const std::string& c : child_ids) live_children_.erase(c);
+    const int count = static_cast<int>(child_ids.size());
+    for (int i = 0; i < count; ++i) {
+      adds_.push_back({child_ids[static_cast<size_t>(i)], r.prompt_token_ids, ChildSamplingParams(params, i, count),
+                       RequestOptions{.arrival_time = r.arrival_time, .priority = r.priority, .cache_salt = r.cache_salt}});
     }
-    std::lock_guard<std::mutex> lock(proc_mu_);
-    processor_.RemoveRequest(r.request_id);
-    callbacks_.erase(r.request_id);
-    return FailedPrecondition("the engine is shutting down");
+    cv_.notify_one();
+    return Status::Ok();
   }
 
   void Abort(const std::string& request_id) {
@@ -270,9 +254,7 @@ class EngineClient::Impl {
         // Finished ids become reusable before the client hears of it.
         for (const std::string& id : result.finished_ids) {
           auto it = live_.find(id);
-          if (it == live_.end()) continue;
-          for (const std::string& c : it->second) live_children_.erase(c);
-          live_.erase(it);
+          if (it != live_.end()) live_.erase(it);
         }
       }
       for (auto& [cb, out] : calls) {
@@ -289,8 +271,8 @@ class EngineClient::Impl {
   std::vector<PendingAdd> adds_;
   std::vector<std::string> aborts_;  // child ids
   bool stopping_ = false;
-  std::unordered_map<std::string, std::vector<std::string>> live_;  // request -> children
-  std::unordered_set<std::string> live_children_;
+  std::unordered_map<std::string, std::vector<std::string>> live_;  // request -> scheduler ids
+  uint64_t next_serial_ = 0;
 
   // Core outputs, to the output thread.
   std::mutex out_mu_;

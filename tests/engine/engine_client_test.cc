@@ -333,6 +333,23 @@ TEST_F(StoriesClientTest, ValidationErrors) {
   EXPECT_EQ(c.last[0].finish_reason, "abort");
 }
 
+TEST_F(StoriesClientTest, IdReusableRightAfterTheFinalOutput) {
+  // A stop string ends the request on the output thread while the
+  // scheduler still runs it; the id is reused at once, many times over.
+  auto client = Client();
+  const std::vector<int32_t> prompt = Tokenize(*client, "Once upon a time");
+  SamplingParams sp = Greedy(50);
+  sp.stop = {"."};
+  Collected first = RunToEnd(*client, {.request_id = "same", .prompt_token_ids = prompt, .sampling_params = sp});
+  ASSERT_EQ(first.last[0].finish_reason, "stop");
+  for (int i = 0; i < 30; ++i) {
+    Collected again = RunToEnd(*client, {.request_id = "same", .prompt_token_ids = prompt, .sampling_params = sp});
+    EXPECT_EQ(again.text[0], first.text[0]);
+    EXPECT_EQ(again.num_finished, 1);
+  }
+  EXPECT_TRUE(WaitIdle(*client));
+}
+
 TEST(EngineClientTest, SeedGivesTheSameOutputWhateverTheBatch) {
   auto solo = std::make_unique<EngineClient>(MakeEngine(RandomModelPath()));
   SamplingParams sp;
