@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <random>
@@ -324,13 +325,29 @@ TEST_F(StoriesClientTest, ValidationErrors) {
   check({.request_id = "x", .prompt_token_ids = prompt, .sampling_params = sp}, "logprobs");
   check({.request_id = "x", .prompt_token_ids = {}}, "empty");
   check({.request_id = "x", .prompt_token_ids = {1, 9999}}, "vocabulary");
-  // A live id cannot be reused.
-  auto live = client->Submit({.request_id = "dup", .prompt_token_ids = prompt, .sampling_params = Greedy(200)});
-  ASSERT_TRUE(live.ok());
+  // A live id cannot be reused. The first output's callback holds the
+  // output thread until the check is done, so "dup" cannot finish before.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool checked = false, finished = false;
+  std::string finish;
+  ASSERT_TRUE(client->Submit({.request_id = "dup", .prompt_token_ids = prompt, .sampling_params = Greedy(200)},
+                             [&](RequestOutput o) {
+                               std::unique_lock<std::mutex> lock(mu);
+                               cv.wait(lock, [&] { return checked; });
+                               if (o.finished) {
+                                 finish = *o.outputs[0].finish_reason;
+                                 finished = true;
+                                 cv.notify_all();
+                               }
+                             }).ok());
   check({.request_id = "dup", .prompt_token_ids = prompt}, "already in use");
   client->Abort("dup");
-  Collected c = Drain(**live);
-  EXPECT_EQ(c.last[0].finish_reason, "abort");
+  std::unique_lock<std::mutex> lock(mu);
+  checked = true;
+  cv.notify_all();
+  cv.wait(lock, [&] { return finished; });
+  EXPECT_TRUE(finish == "abort" || finish == "length") << finish;
 }
 
 TEST_F(StoriesClientTest, IdReusableRightAfterTheFinalOutput) {
@@ -379,23 +396,36 @@ TEST(EngineClientTest, SeedGivesTheSameOutputWhateverTheBatch) {
 }
 
 TEST(EngineClientTest, AbortFreesBlocksAtOnce) {
-  auto client = std::make_unique<EngineClient>(MakeEngine(RandomModelPath(), {.prefix_caching = false}));
+  // A model slow enough (a few ms per token) that 200 tokens cannot finish
+  // before the abort issued from the first output's callback lands.
+  const std::string path = testing::MakeTempDir("pagoda-abort-") + "/slow.gguf";
+  RandomModelSpec spec;
+  spec.vocab_size = 300;
+  spec.hidden_size = 256;
+  spec.intermediate_size = 768;
+  spec.num_layers = 4;
+  ASSERT_TRUE(WriteRandomGguf(spec, path).ok());
+  auto client = std::make_unique<EngineClient>(MakeEngine(path, {.prefix_caching = false}));
   std::atomic<int> outputs{0};
   std::atomic<bool> done{false};
+  std::atomic<double> usage_while_running{-1.0};
   std::string finish;
-  ASSERT_TRUE(client->Submit({.request_id = "long", .prompt_token_ids = Prompt(40, 1), .sampling_params = Greedy(200)},
-                             [&](RequestOutput o) {
-                               ++outputs;
-                               if (o.finished) {
-                                 finish = *o.outputs.back().finish_reason;
-                                 done = true;
-                               }
-                             }).ok());
-  while (outputs < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  EXPECT_GT(client->GetStats().kv_cache_usage, 0.0);
-  client->Abort("long");
+  EngineClient* c = client.get();
+  ASSERT_TRUE(c->Submit({.request_id = "long", .prompt_token_ids = Prompt(40, 1), .sampling_params = Greedy(200)},
+                        [&, c](RequestOutput o) {
+                          if (++outputs == 1) {
+                            usage_while_running = c->GetStats().kv_cache_usage;
+                            c->Abort("long");  // allowed from a callback
+                          }
+                          if (o.finished) {
+                            finish = *o.outputs.back().finish_reason;
+                            done = true;
+                          }
+                        }).ok());
   while (!done) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_GT(usage_while_running.load(), 0.0);
   EXPECT_EQ(finish, "abort");
+  EXPECT_LT(outputs.load(), 100);
   EXPECT_TRUE(WaitIdle(*client));
   EXPECT_EQ(client->GetStats().requests_finished_abort, 1);
 }
