@@ -22,6 +22,10 @@ int RunCli(int argc, char** argv) {
   CommandRun run_latency = AddBenchLatencyCommand(*latency);
   CLI::App* throughput = bench->add_subcommand("throughput", "Offline request and token throughput");
   CommandRun run_throughput = AddBenchThroughputCommand(*throughput);
+  CLI::App* bench_serve = bench->add_subcommand("serve", "Load test an OpenAI-compatible server");
+  CommandRun run_bench_serve = AddBenchServeCommand(*bench_serve);
+  CLI::App* serve = app.add_subcommand("serve", "OpenAI-compatible HTTP server");
+  CommandRun run_serve = AddServeCommand(*serve);
 
   try {
     app.parse(argc, argv);
@@ -32,6 +36,8 @@ int RunCli(int argc, char** argv) {
   if (mkmodel->parsed()) return run_mkmodel();
   if (latency->parsed()) return run_latency();
   if (throughput->parsed()) return run_throughput();
+  if (bench_serve->parsed()) return run_bench_serve();
+  if (serve->parsed()) return run_serve();
   return 1;
 }
 

@@ -15,6 +15,8 @@ CommandRun AddGenerateCommand(CLI::App& app);
 CommandRun AddMkmodelCommand(CLI::App& app);
 CommandRun AddBenchLatencyCommand(CLI::App& bench);
 CommandRun AddBenchThroughputCommand(CLI::App& bench);
+CommandRun AddServeCommand(CLI::App& app);
+CommandRun AddBenchServeCommand(CLI::App& bench);
 
 // Path of the built-in demo model, written on first use (deterministic
 // random weights, so nothing is downloaded). Returns "" and prints an error
