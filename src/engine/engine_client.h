@@ -63,7 +63,10 @@ struct LogprobEntry {
   int32_t token_id = 0;
   float logprob = 0.0f;
   int32_t rank = 0;
-  std::string text;  // the token decoded alone (special tokens kept)
+  // The token's own text as it reads mid-sentence (a SentencePiece word
+  // keeps its leading space; special tokens kept); a byte token that is part
+  // of a UTF-8 character reads U+FFFD.
+  std::string text;
 };
 
 struct TokenLogprobs {

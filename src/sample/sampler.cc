@@ -22,6 +22,42 @@ bool EndsWithPrefix(std::span<const int32_t> output, const std::vector<int32_t>&
   return std::equal(seq.begin(), seq.begin() + static_cast<std::ptrdiff_t>(k), output.end() - static_cast<std::ptrdiff_t>(k));
 }
 
+// A 53-bit uniform draw in [0, 1) from the request's generator.
+double Uniform(SamplerRng& rng) { return static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0); }
+
+// Without top-k or top-p nothing needs an order: softmax (and min-p, a
+// threshold on it) in id order, then one draw. Sorting a 150k vocabulary
+// for every token would cost milliseconds.
+int32_t DrawUnsorted(const float* logits, int64_t vocab_size, const SamplingOptions& opts, SamplerRng& rng) {
+  float max_l = logits[0];
+  for (int64_t i = 1; i < vocab_size; ++i) max_l = std::max(max_l, logits[i]);
+  if (!std::isfinite(max_l)) return 0;  // everything banned: nothing to draw from
+  std::vector<double> p(static_cast<size_t>(vocab_size));
+  const double inv_t = 1.0 / static_cast<double>(opts.temperature);
+  for (int64_t i = 0; i < vocab_size; ++i) {
+    p[static_cast<size_t>(i)] = std::exp((static_cast<double>(logits[i]) - max_l) * inv_t);
+  }
+  // p is relative to the top token (which has 1), so min-p's floor is min_p.
+  if (opts.min_p > 0.0f) {
+    for (double& x : p) {
+      if (x < static_cast<double>(opts.min_p)) x = 0.0;
+    }
+  }
+  double total = 0;
+  for (double x : p) total += x;
+  const double u = Uniform(rng) * total;
+  double cum = 0;
+  int64_t last = 0;
+  for (int64_t i = 0; i < vocab_size; ++i) {
+    const double x = p[static_cast<size_t>(i)];
+    if (x == 0.0) continue;
+    cum += x;
+    last = i;
+    if (u < cum) return static_cast<int32_t>(i);
+  }
+  return static_cast<int32_t>(last);
+}
+
 }  // namespace
 
 int32_t Sampler::Argmax(const float* logits, int64_t vocab_size) {
@@ -78,6 +114,8 @@ int32_t Sampler::SampleProcessed(float* logits, int64_t vocab_size, const Sampli
                                  SamplerRng& rng) {
   if (opts.temperature < kGreedyTemperature || opts.top_k == 1) return Argmax(logits, vocab_size);
 
+  if (opts.top_k <= 0 && opts.top_p >= 1.0f) return DrawUnsorted(logits, vocab_size, opts, rng);
+
   // Candidates sorted by logit, descending; ties by id so the order (and so
   // the draw) is a pure function of the logits and the generator.
   std::vector<int32_t> ids(static_cast<size_t>(vocab_size));
@@ -124,8 +162,7 @@ int32_t Sampler::SampleProcessed(float* logits, int64_t vocab_size, const Sampli
   }
   double total = 0;
   for (size_t i = 0; i < n; ++i) total += p[i];
-  // A 53-bit uniform draw from the request's generator.
-  const double u = static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0) * total;
+  const double u = Uniform(rng) * total;
   double cum = 0;
   for (size_t i = 0; i < n; ++i) {
     cum += p[i];

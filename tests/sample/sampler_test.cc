@@ -151,6 +151,30 @@ TEST(SamplerTest, TopKTopPMinPRestrictTheDraw) {
   EXPECT_GE(draws(o).size(), 4u);  // unrestricted: the tail shows up
 }
 
+TEST(SamplerTest, DrawFrequenciesFollowTheSoftmax) {
+  // Both draw paths: unsorted (no top-k/top-p) and sorted (top-p that keeps
+  // everything), at temperature 0.5: p ~ exp(2 * logit).
+  const std::vector<float> logits = {0.0f, 0.5f, 1.0f};
+  double z = 0;
+  for (float l : logits) z += std::exp(2.0 * l);
+  for (float top_p : {1.0f, 0.9999f}) {
+    SamplingOptions o;
+    o.temperature = 0.5f;
+    o.top_p = top_p;
+    SamplerRng rng(3);
+    std::vector<int> count(3, 0);
+    const int n = 40000;
+    for (int i = 0; i < n; ++i) {
+      std::vector<float> w = logits;
+      ++count[static_cast<size_t>(Sampler::Sample(w.data(), 3, o, rng))];
+    }
+    for (int t = 0; t < 3; ++t) {
+      EXPECT_NEAR(static_cast<double>(count[static_cast<size_t>(t)]) / n, std::exp(2.0 * logits[static_cast<size_t>(t)]) / z, 0.01)
+          << "token " << t << " top_p " << top_p;
+    }
+  }
+}
+
 TEST(SamplerTest, SameSeedSameDraws) {
   const std::vector<float> logits = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
   SamplingOptions o;
