@@ -33,11 +33,29 @@ struct WeightMatrix {
 
 // y[m, n] = sum_k x[m, k] * w[n, k] for m in [0, num_rows). x is
 // [num_rows, w.cols], y is [num_rows, w.rows]. Supported dtypes: F32, F16,
-// BF16, Q8_0, Q4_0 (read in their stored format), and Q4_K/Q5_K/Q6_K where
-// present. Parallel over output features in pagoda's pool. F32 uses pagoda's
-// own kernel, not OpenBLAS: sgemm's result depends on the batch shape (see
-// kernels/cpu/matmul.cc).
+// BF16 (read in their stored format, widened in registers), and the block
+// types Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, for which each row of x is first
+// quantized to 8-bit blocks (once per call, reused for every weight row) and
+// the products are integer dot products — exactly defined in
+// kernels/cpu/qmatmul.h; against float x they differ by the activation
+// rounding, about 1e-3 relative. Parallel over output features in pagoda's
+// pool. F32 uses pagoda's own kernel, not OpenBLAS: sgemm's result depends
+// on the batch shape (see kernels/cpu/matmul.cc).
 void MatMul(const WeightMatrix& w, const float* x, int64_t num_rows, float* y, ThreadPool* pool);
+
+// ys[i] = MatMul(ws[i], x) for `count` (<= kMaxMatMulMany) weights with the
+// same cols, in one parallel region and with x quantized once: the fused
+// Q/K/V projection. Each ys[i] is bit-identical to a separate MatMul.
+constexpr int kMaxMatMulMany = 4;
+void MatMulMany(const WeightMatrix* ws, int count, const float* x, int64_t num_rows,
+                float* const* ys, ThreadPool* pool);
+
+// out[m, n] = silu(g) * u with g = MatMul(gate, x)[m, n], u = MatMul(up,
+// x)[m, n] (bit-identical to them), computed chunk by chunk so the gate and
+// up products are never stored whole: the fused MLP input. gate and up have
+// the same shape; out is [num_rows, gate.rows].
+void MatMulSiluMul(const WeightMatrix& gate, const WeightMatrix& up, const float* x,
+                   int64_t num_rows, float* out, ThreadPool* pool);
 
 // Copies row `row` of w, converted to float, into out[w.cols] (embedding look-up).
 void GetRow(const WeightMatrix& w, int64_t row, float* out);

@@ -53,6 +53,18 @@ namespace {
 void Grow(std::vector<float>& v, int64_t n) {
   if (v.size() < static_cast<size_t>(n)) v.resize(static_cast<size_t>(n));
 }
+
+// Runs fn(begin, end) over token rows, split across the pool when there are
+// enough of them to pay for a parallel region. The row ops (norms, rope,
+// residual adds) compute each row alone, so the split changes no bits.
+template <class Fn>
+void OverRows(ThreadPool* pool, int64_t rows, Fn&& fn) {
+  if (pool != nullptr && rows >= 8) {
+    pool->ParallelFor(rows, fn);
+  } else {
+    fn(0, rows);
+  }
+}
 void AddBias(float* x, const std::vector<float>& bias, int64_t rows) {
   if (bias.empty()) return;
   const int64_t n = static_cast<int64_t>(bias.size());
@@ -104,42 +116,47 @@ void Model::Layer(int64_t l, const BatchInput& in, const AttentionMetadata& meta
   Grow(ws.v, T * KV);
   Grow(ws.attn, T * Q);
 
-  // Attention block.
-  RmsNorm(ws.hidden.data(), L.input_norm.data(), T, H, eps, ws.normed.data());
-  MatMul(L.q_proj, ws.normed.data(), T, ws.q.data(), pool);
-  MatMul(L.k_proj, ws.normed.data(), T, ws.k.data(), pool);
-  MatMul(L.v_proj, ws.normed.data(), T, ws.v.data(), pool);
+  // Attention block. Q, K and V read the same normed rows: one pass (one
+  // parallel region, one activation quantization) for all three.
+  OverRows(pool, T, [&](int64_t b, int64_t e) {
+    RmsNorm(ws.hidden.data() + b * H, L.input_norm.data(), e - b, H, eps, ws.normed.data() + b * H);
+  });
+  const WeightMatrix qkv[3] = {L.q_proj, L.k_proj, L.v_proj};
+  float* const qkv_out[3] = {ws.q.data(), ws.k.data(), ws.v.data()};
+  MatMulMany(qkv, 3, ws.normed.data(), T, qkv_out, pool);
   AddBias(ws.q.data(), L.q_bias, T);
   AddBias(ws.k.data(), L.k_bias, T);
   AddBias(ws.v.data(), L.v_bias, T);
-  if (c.qk_norm) {
-    RmsNorm(ws.q.data(), L.q_norm.data(), T * c.num_heads, c.head_dim, eps, ws.q.data());
-    RmsNorm(ws.k.data(), L.k_norm.data(), T * c.num_kv_heads, c.head_dim, eps, ws.k.data());
-  }
   const int hd = static_cast<int>(c.head_dim);
-  Rope(ws.q.data(), in.positions.data(), T, static_cast<int>(c.num_heads), hd, hd, inv_freq_.data(),
-       c.rope_interleaved);
-  Rope(ws.k.data(), in.positions.data(), T, static_cast<int>(c.num_kv_heads), hd, hd,
-       inv_freq_.data(), c.rope_interleaved);
-  WriteKvCache(ws.k.data(), ws.v.data(), in.slot_mapping.data(), T, static_cast<int>(c.num_kv_heads),
-               hd, cache.k(l), cache.v(l));
-  PagedAttention(ws.q.data(), cache.k(l), cache.v(l), meta, static_cast<int>(c.num_heads),
-                 static_cast<int>(c.num_kv_heads), hd, 1.0f / std::sqrt(static_cast<float>(hd)),
-                 ws.attn.data(), pool);
+  const int nh = static_cast<int>(c.num_heads), nkv = static_cast<int>(c.num_kv_heads);
+  OverRows(pool, T, [&](int64_t b, int64_t e) {
+    float* q = ws.q.data() + b * Q;
+    float* k = ws.k.data() + b * KV;
+    if (c.qk_norm) {
+      RmsNorm(q, L.q_norm.data(), (e - b) * nh, c.head_dim, eps, q);
+      RmsNorm(k, L.k_norm.data(), (e - b) * nkv, c.head_dim, eps, k);
+    }
+    Rope(q, in.positions.data() + b, e - b, nh, hd, hd, inv_freq_.data(), c.rope_interleaved);
+    Rope(k, in.positions.data() + b, e - b, nkv, hd, hd, inv_freq_.data(), c.rope_interleaved);
+  });
+  WriteKvCache(ws.k.data(), ws.v.data(), in.slot_mapping.data(), T, nkv, hd, cache.k(l), cache.v(l));
+  PagedAttention(ws.q.data(), cache.k(l), cache.v(l), meta, nh, nkv, hd,
+                 1.0f / std::sqrt(static_cast<float>(hd)), ws.attn.data(), pool);
   MatMul(L.o_proj, ws.attn.data(), T, ws.normed.data(), pool);
-  Add(ws.hidden.data(), ws.normed.data(), T * H);
-
-  // MLP block: down(silu(gate(x)) * up(x)).
+  // MLP block: down(silu(gate(x)) * up(x)), with gate and up in one pass
+  // that applies silu * up on the way out. The residual add and the next
+  // norm run per row, together.
   Grow(ws.gate, T * F);
-  Grow(ws.up, T * F);
-  RmsNorm(ws.hidden.data(), L.post_attention_norm.data(), T, H, eps, ws.normed.data());
-  MatMul(L.gate_proj, ws.normed.data(), T, ws.gate.data(), pool);
-  MatMul(L.up_proj, ws.normed.data(), T, ws.up.data(), pool);
-  float* g = ws.gate.data();
-  const float* u = ws.up.data();
-  for (int64_t i = 0; i < T * F; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
-  MatMul(L.down_proj, g, T, ws.normed.data(), pool);
-  Add(ws.hidden.data(), ws.normed.data(), T * H);
+  OverRows(pool, T, [&](int64_t b, int64_t e) {
+    Add(ws.hidden.data() + b * H, ws.normed.data() + b * H, (e - b) * H);
+    RmsNorm(ws.hidden.data() + b * H, L.post_attention_norm.data(), e - b, H, eps,
+            ws.normed.data() + b * H);
+  });
+  MatMulSiluMul(L.gate_proj, L.up_proj, ws.normed.data(), T, ws.gate.data(), pool);
+  MatMul(L.down_proj, ws.gate.data(), T, ws.normed.data(), pool);
+  OverRows(pool, T, [&](int64_t b, int64_t e) {
+    Add(ws.hidden.data() + b * H, ws.normed.data() + b * H, (e - b) * H);
+  });
 }
 
 }  // namespace pagoda

@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
 
 #include "base/fp16.h"
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/reference.h"
 #include "kernels/ops.h"
 
 namespace pagoda::testing {
@@ -61,6 +63,50 @@ inline OwnedWeight MakeWeight(DType dtype, int64_t rows, int64_t cols, uint32_t 
     }
   }
   w.view = WeightMatrix{dtype, rows, cols, w.bytes.data(), row_bytes};
+  return w;
+}
+
+// x as MatMul's block-quantized kernels see it: each row quantized as
+// ref::QuantizeActivationRow does, then q * d as float (exact).
+inline std::vector<float> QuantizedActivations(DType weight_type, const std::vector<float>& x,
+                                               int64_t rows, int64_t cols) {
+  const int block = GetDTypeInfo(weight_type).block_size;
+  std::vector<int8_t> q(static_cast<size_t>(cols));
+  std::vector<float> d(static_cast<size_t>(cols / block));
+  std::vector<float> out(x.size());
+  for (int64_t m = 0; m < rows; ++m) {
+    ref::QuantizeActivationRow(block, x.data() + m * cols, cols, q.data(), d.data(), nullptr);
+    for (int64_t k = 0; k < cols; ++k) out[m * cols + k] = static_cast<float>(q[k]) * d[k / block];
+  }
+  return out;
+}
+
+// Per-element magnitudes that bound what the block-quantized kernels add up
+// for one weight row: |w| for Q8_0/Q4_0; for the K-quants, which sum the
+// scaled quants and the mins (or Q6_K's offset of 32) separately and
+// subtract at the end, |scaled quant| + |min part|. Float rounding errors
+// are relative to these, not to |w|.
+inline std::vector<float> TermMagnitudes(DType t, const uint8_t* row, int64_t cols) {
+  std::vector<float> w(static_cast<size_t>(cols));
+  DequantizeRow(t, row, w.data(), cols);
+  size_t quant_begin = 0, quant_end = 0;  // the quant bits of a K-quant block
+  if (t == DType::kQ4_K) quant_begin = 16, quant_end = 144;
+  if (t == DType::kQ5_K) quant_begin = 16, quant_end = 176;
+  if (t == DType::kQ6_K) quant_begin = 0, quant_end = 192;
+  if (quant_end == 0) {
+    for (float& v : w) v = std::fabs(v);
+    return w;
+  }
+  // With every quant zero, a block dequantizes to its min part alone.
+  const size_t block_bytes = GetDTypeInfo(t).block_bytes;
+  const int64_t blocks = cols / GetDTypeInfo(t).block_size;
+  std::vector<uint8_t> zeroed(row, row + blocks * block_bytes);
+  for (int64_t b = 0; b < blocks; ++b) {
+    std::memset(zeroed.data() + b * block_bytes + quant_begin, 0, quant_end - quant_begin);
+  }
+  std::vector<float> mins(w.size());
+  DequantizeRow(t, zeroed.data(), mins.data(), cols);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = std::fabs(w[i] - mins[i]) + std::fabs(mins[i]);
   return w;
 }
 

@@ -1,6 +1,9 @@
 // MatMul: every path against the double-precision reference on the
-// dequantized weights, and batch invariance (bit-identical outputs whatever
-// the number of rows, the row's place in the batch and the thread count).
+// dequantized weights (for the block-quantized types: against the reference
+// that quantizes the activations the same way, see qmatmul_test.cc for the
+// rest of their parity tests), and batch invariance (bit-identical outputs
+// whatever the number of rows, the row's place in the batch and the thread
+// count).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -38,6 +41,8 @@ std::vector<int64_t> ColsFor(DType t) {
 // blocked order and still fails on any wrong term.
 constexpr double kRelTol = 1e-5;
 
+bool QuantizesActivations(DType t) { return GetDTypeInfo(t).block_size > 1; }
+
 void ExpectMatchesReference(Isa isa, const OwnedWeight& w, int64_t rows, ThreadPool* pool,
                             uint32_t seed) {
   const WeightMatrix& wm = w.view;
@@ -45,13 +50,19 @@ void ExpectMatchesReference(Isa isa, const OwnedWeight& w, int64_t rows, ThreadP
   std::vector<float> y(static_cast<size_t>(rows * wm.rows), NAN);
   std::vector<float> ref(y.size());
   cpu::MatMulOn(isa, wm, x.data(), rows, y.data(), pool);
-  ref::MatMul(wm, x.data(), rows, ref.data());
-  std::vector<float> wrow(static_cast<size_t>(wm.cols));
+  // The operand the reference multiplies: x itself, or x as quantized.
+  std::vector<float> xr = x;
+  if (QuantizesActivations(wm.dtype)) {
+    ref::MatMulQuantizedActs(wm, x.data(), rows, ref.data());
+    xr = testing::QuantizedActivations(wm.dtype, x, rows, wm.cols);
+  } else {
+    ref::MatMul(wm, x.data(), rows, ref.data());
+  }
   for (int64_t n = 0; n < wm.rows; ++n) {
-    DequantizeRow(wm.dtype, wm.data + n * wm.row_bytes, wrow.data(), wm.cols);
+    const std::vector<float> wrow = testing::TermMagnitudes(wm.dtype, wm.data + n * wm.row_bytes, wm.cols);
     for (int64_t m = 0; m < rows; ++m) {
       double abs_sum = 0.0;
-      for (int64_t k = 0; k < wm.cols; ++k) abs_sum += std::fabs(double{x[m * wm.cols + k]} * wrow[k]);
+      for (int64_t k = 0; k < wm.cols; ++k) abs_sum += std::fabs(double{xr[m * wm.cols + k]} * wrow[k]);
       const double err = std::fabs(double{y[m * wm.rows + n]} - ref[m * wm.rows + n]);
       ASSERT_LE(err, kRelTol * abs_sum + 1e-30)
           << cpu::IsaName(isa) << " " << DTypeName(wm.dtype) << " rows=" << rows
@@ -111,12 +122,13 @@ TEST(MatMulTest, PaddedRowStride) {
   }
 }
 
-// With one-hot rows of x, y reads back single weights: every path must
-// dequantize exactly as DequantizeRow does (the sums add only zeros).
+// With one-hot rows of x, y reads back single weights: every float path
+// must widen exactly as DequantizeRow does (the sums add only zeros). The
+// block types are exact in integers instead (qmatmul_test.cc).
 TEST(MatMulTest, DequantizesExactly) {
   ThreadPool pool(2);
   for (Isa isa : testing::TestableIsas()) {
-    for (DType t : kAllTypes) {
+    for (DType t : {DType::kF32, DType::kF16, DType::kBF16}) {
       const int64_t cols = GetDTypeInfo(t).block_size == 1 ? 45 : GetDTypeInfo(t).block_size * 2;
       const OwnedWeight w = MakeWeight(t, 11, cols, 77);
       std::vector<float> eye(static_cast<size_t>(cols * cols), 0.0f);

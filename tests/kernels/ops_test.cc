@@ -33,7 +33,11 @@ TEST(OpsTest, PublicMatMulMatchesReference) {
     const std::vector<float> x = RandomFloats(4, 3 * 512);
     std::vector<float> y(3 * 37), ref(3 * 37);
     MatMul(w.view, x.data(), 3, y.data(), &pool);
-    ref::MatMul(w.view, x.data(), 3, ref.data());
+    if (GetDTypeInfo(t).block_size > 1) {
+      ref::MatMulQuantizedActs(w.view, x.data(), 3, ref.data());
+    } else {
+      ref::MatMul(w.view, x.data(), 3, ref.data());
+    }
     for (size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], ref[i], 1e-4 * (1 + std::fabs(ref[i])));
   }
 }

@@ -3,12 +3,22 @@
 // and single-token decodes over the paged cache), against the independent
 // float64 numpy implementation in tests/reference/ref_model.py.
 //
-// Tolerance: both sides use the very same (dequantized) weight values, so
-// the only difference is pagoda's float32 arithmetic. We require
-// max |pagoda - ref| <= 1e-4 * max(1, max |ref|) at every position for F32
-// weights, and 2e-4 for the 16-bit and quantized types (their larger weight
-// magnitudes after rounding change nothing in kind, only float32 rounding
-// of longer sums; observed errors are ~1e-6 relative).
+// Tolerance: both sides use the very same (dequantized) weight values. For
+// F32, F16 and BF16 the only difference is pagoda's float32 arithmetic: we
+// require max |pagoda - ref| <= 1e-4 * max(1, max |ref|) at every position
+// for F32 weights and 2e-4 for the 16-bit types (observed ~1e-6 relative).
+//
+// Q8_0 and Q4_0 differ by more, by design: pagoda (like llama.cpp)
+// quantizes each matrix product's input activations to 8-bit blocks
+// (kernels/cpu/qmatmul.h) so the products run as integer dot products, while
+// the numpy reference multiplies float activations. Each element then
+// carries a rounding error of up to amax / 254 of its 32-block, ~0.3% of a
+// product on these random models, and it compounds over the layers' seven
+// products and the output matrix. Observed on these models: max diff
+// 1.4-3.2% of the logit scale, rms diff 0.3-0.6%. The bounds are 5e-2
+// (max) and 1e-2 (rms) of the logit scale: a wrong block, scale or lane
+// breaks them by orders of magnitude, and the kernels themselves are held
+// to the exact quantized arithmetic in tests/kernels/qmatmul_test.cc.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -104,7 +114,7 @@ double MaxAbs(const std::vector<std::vector<float>>& a) {
 }
 
 void ExpectClose(const std::vector<std::vector<float>>& got, const std::vector<std::vector<float>>& want,
-                 double rel_tol, const std::string& what) {
+                 double rel_tol, const std::string& what, double rms_rel_tol = 0) {
   ASSERT_EQ(got.size(), want.size()) << what;
   const double scale = std::max(1.0, MaxAbs(want));
   double worst = 0;
@@ -118,6 +128,19 @@ void ExpectClose(const std::vector<std::vector<float>>& got, const std::vector<s
   }
   EXPECT_LE(worst, rel_tol * scale) << what << ": worst abs diff " << worst << " at position "
                                     << worst_pos << " (logit scale " << scale << ")";
+  if (rms_rel_tol > 0) {
+    double ss = 0;
+    size_t count = 0;
+    for (size_t p = 0; p < got.size(); ++p) {
+      for (size_t v = 0; v < got[p].size(); ++v) {
+        const double d = static_cast<double>(got[p][v]) - want[p][v];
+        ss += d * d;
+        ++count;
+      }
+    }
+    const double rms = std::sqrt(ss / static_cast<double>(std::max<size_t>(count, 1)));
+    EXPECT_LE(rms, rms_rel_tol * scale) << what << ": rms diff " << rms << " (logit scale " << scale << ")";
+  }
 }
 
 struct Case {
@@ -192,10 +215,15 @@ TEST_F(ParityTest, EveryArchitectureTypeAndFormatMatchesReference) {
       auto gguf_model = Model::Load(gguf_path);
       ASSERT_TRUE(gguf_model.ok()) << gguf_model.status().ToString();
       const auto ours = PagodaLogits(**gguf_model, tokens_, chunks_);
+      if (IsQuantized(t)) {
+        // 8-bit activations (see the header comment).
+        ExpectClose(ours, ReferenceLogits(gguf_path, tokens_), 5e-2, tag + " gguf vs reference", 1e-2);
+        ++n;
+        continue;
+      }
       const double tol = t == DType::kF32 ? 1e-4 : 2e-4;
       ExpectClose(ours, ReferenceLogits(gguf_path, tokens_), tol, tag + " gguf vs reference");
       ++n;
-      if (IsQuantized(t)) continue;
       const std::string hf_path = dir_ + "/" + tag + "-hf";
       ASSERT_TRUE(WriteRandomHf(spec, hf_path).ok()) << tag;
       auto hf_model = Model::Load(hf_path);

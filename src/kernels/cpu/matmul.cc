@@ -1,7 +1,9 @@
-// MatMul driver: checks the weight, splits the output features across the
-// pool and runs one kernel per slice. Every y[m, n] is computed entirely by
-// one thread with an order that depends only on k (see the kernels), so the
-// split — and the thread count — never changes a bit of the result.
+// MatMul driver: checks the weights, quantizes x once per call for the
+// block-quantized types (kernels/cpu/qmatmul.h), splits the output features
+// across the pool and runs one kernel per slice. Every y[m, n] is computed
+// entirely by one thread with an order that depends only on k and on row m
+// of x (see the kernels), so the split — and the thread count — never
+// changes a bit of the result.
 //
 // F32 does not go through OpenBLAS: 0.3.21's sgemm is not batch invariant
 // (measured: the same output element differs in its last bits between a
@@ -13,10 +15,13 @@
 
 #include <cblas.h>
 
+#include <algorithm>
+#include <cmath>
 #include <mutex>
 #include <vector>
 
 #include "base/check.h"
+#include "kernels/cpu/qmatmul.h"
 #include "kernels/cpu/quant.h"
 #include "kernels/cpu/vec.h"
 
@@ -54,10 +59,87 @@ float* ScratchRow(int64_t n) {
   return buf.data();
 }
 
+// x as one weight type's kernels read it: float rows, or quantized rows.
+struct Operand {
+  ActFormat format = ActFormat::kFloat;
+  QuantizedActs qa;
+};
+
+// Quantized x lives in the calling thread's buffers until its next MatMul;
+// the pool's workers only read it during the call.
+ActBuffer& BufferFor(ActFormat f) {
+  thread_local ActBuffer block32, block256;
+  return f == ActFormat::kBlock32 ? block32 : block256;
+}
+
+QuantizedActs Quantize(Isa isa, ActFormat f, const float* x, int64_t rows, int64_t cols,
+                       ThreadPool* pool) {
+  const QuantizedActs qa = BufferFor(f).Reset(f, rows, cols);
+  auto run = [&](int64_t b, int64_t e) {
+    if (isa == Isa::kAvx2) {
+      avx2::QuantizeActs(x, qa, b, e);
+    } else {
+      QuantizeActsPortable(x, qa, b, e);
+    }
+  };
+  if (pool != nullptr && pool->num_threads() > 1 && rows >= 8) {
+    pool->ParallelFor(rows, run);
+  } else {
+    run(0, rows);
+  }
+  return qa;
+}
+
+void CheckWeight(const WeightMatrix& w) {
+  CHECK(CanDequantize(w.dtype)) << "MatMul: unsupported weight dtype " << DTypeName(w.dtype);
+  CHECK_EQ(w.cols % GetDTypeInfo(w.dtype).block_size, 0);
+}
+
+// Operands for `count` weights sharing x: each activation format is made
+// once, whatever the number of weights that read it.
+void Prepare(Isa isa, const WeightMatrix* ws, int count, const float* x, int64_t rows,
+             ThreadPool* pool, Operand* ops) {
+  for (int i = 0; i < count; ++i) {
+    ops[i].format = ActFormatFor(ws[i].dtype);
+    if (ops[i].format == ActFormat::kFloat) continue;
+    bool reused = false;
+    for (int j = 0; j < i && !reused; ++j) {
+      if (ops[j].format == ops[i].format) {
+        ops[i].qa = ops[j].qa;
+        reused = true;
+      }
+    }
+    if (!reused) ops[i].qa = Quantize(isa, ops[i].format, x, rows, ws[i].cols, pool);
+  }
+}
+
+void RunRange(Isa isa, const WeightMatrix& w, const Operand& op, const float* x, int64_t rows,
+              float* y, int64_t y_stride, int64_t n_begin, int64_t n_end) {
+  if (op.format != ActFormat::kFloat) {
+    if (isa == Isa::kAvx2) {
+      avx2::QMatMulRange(w, op.qa, y, y_stride, n_begin, n_end);
+    } else {
+      QMatMulRangePortable(w, op.qa, y, y_stride, n_begin, n_end);
+    }
+  } else if (isa != Isa::kAvx2 || !avx2::MatMulRange(w, x, rows, y, y_stride, n_begin, n_end)) {
+    MatMulRangePortable(w, x, rows, y, y_stride, n_begin, n_end);
+  }
+}
+
+// A parallel region costs a few microseconds: not worth it for tiny products.
+bool WorthParallel(ThreadPool* pool, int64_t rows, int64_t n, int64_t k) {
+  const double work = static_cast<double>(rows) * static_cast<double>(n) * static_cast<double>(k);
+  return pool != nullptr && pool->num_threads() > 1 && work >= 65536.0;
+}
+
+// Slices in multiples of 16 output features keep the kernels' column tiles
+// whole.
+constexpr int64_t kGrain = 16;
+
 }  // namespace
 
 void MatMulRangePortable(const WeightMatrix& w, const float* x, int64_t num_rows, float* y,
-                         int64_t n_begin, int64_t n_end) {
+                         int64_t y_stride, int64_t n_begin, int64_t n_end) {
   const int64_t k = w.cols;
   float* row = w.dtype == DType::kF32 ? nullptr : ScratchRow(k);
   for (int64_t n = n_begin; n < n_end; ++n) {
@@ -69,30 +151,85 @@ void MatMulRangePortable(const WeightMatrix& w, const float* x, int64_t num_rows
       wr = row;
     }
     // Dequantize once, reuse for every row of x.
-    for (int64_t m = 0; m < num_rows; ++m) y[m * w.rows + n] = DotPortable(x + m * k, wr, k);
+    for (int64_t m = 0; m < num_rows; ++m) {
+      y[m * y_stride + (n - n_begin)] = DotPortable(x + m * k, wr, k);
+    }
   }
 }
 
 void MatMulOn(Isa isa, const WeightMatrix& w, const float* x, int64_t num_rows, float* y,
               ThreadPool* pool) {
-  CHECK(CanDequantize(w.dtype)) << "MatMul: unsupported weight dtype " << DTypeName(w.dtype);
-  CHECK_EQ(w.cols % GetDTypeInfo(w.dtype).block_size, 0);
-  if (num_rows <= 0 || w.rows <= 0) return;
-  auto run = [&](int64_t n_begin, int64_t n_end) {
-    if (isa != Isa::kAvx2 || !avx2::MatMulRange(w, x, num_rows, y, n_begin, n_end)) {
-      MatMulRangePortable(w, x, num_rows, y, n_begin, n_end);
+  MatMulManyOn(isa, &w, 1, x, num_rows, &y, pool);
+}
+
+void MatMulManyOn(Isa isa, const WeightMatrix* ws, int count, const float* x, int64_t num_rows,
+                  float* const* ys, ThreadPool* pool) {
+  CHECK(count >= 1 && count <= kMaxMatMulMany) << "MatMulMany: " << count << " weights";
+  int64_t total = 0;
+  for (int i = 0; i < count; ++i) {
+    CheckWeight(ws[i]);
+    CHECK_EQ(ws[i].cols, ws[0].cols);
+    total += ws[i].rows;
+  }
+  if (num_rows <= 0 || total <= 0) return;
+  Operand ops[kMaxMatMulMany];
+  Prepare(isa, ws, count, x, num_rows, pool, ops);
+  // The weights' output features, one after another, form one index space
+  // that the pool splits.
+  auto run = [&](int64_t b, int64_t e) {
+    int64_t base = 0;
+    for (int i = 0; i < count; ++i) {
+      const int64_t nb = std::max(b, base) - base;
+      const int64_t ne = std::min(e, base + ws[i].rows) - base;
+      if (nb < ne) RunRange(isa, ws[i], ops[i], x, num_rows, ys[i] + nb, ws[i].rows, nb, ne);
+      base += ws[i].rows;
     }
   };
-  // A parallel region costs a few microseconds: not worth it for tiny products.
-  const double work = static_cast<double>(num_rows) * static_cast<double>(w.rows) *
-                      static_cast<double>(w.cols);
-  if (pool == nullptr || pool->num_threads() == 1 || work < 65536.0) {
-    run(0, w.rows);
-    return;
+  if (WorthParallel(pool, num_rows, total, ws[0].cols)) {
+    pool->ParallelFor(total, run, kGrain);
+  } else {
+    run(0, total);
   }
-  // Slices in multiples of 16 output features keep the kernels' column tiles
-  // whole.
-  pool->ParallelFor(w.rows, run, 16);
+}
+
+void MatMulSiluMulOn(Isa isa, const WeightMatrix& gate, const WeightMatrix& up, const float* x,
+                     int64_t num_rows, float* out, ThreadPool* pool) {
+  CheckWeight(gate);
+  CheckWeight(up);
+  CHECK(gate.rows == up.rows && gate.cols == up.cols) << "MatMulSiluMul: gate and up differ";
+  if (num_rows <= 0 || gate.rows <= 0) return;
+  const WeightMatrix ws[2] = {gate, up};
+  Operand ops[2];
+  Prepare(isa, ws, 2, x, num_rows, pool, ops);
+  const int64_t f = gate.rows;
+  // Gate and up for a chunk of features land in per-thread scratch and
+  // leave it as silu(gate) * up: the two products are never written out
+  // whole, and the activation runs on every thread.
+  constexpr int64_t kChunk = 64;
+  auto run = [&](int64_t b, int64_t e) {
+    thread_local std::vector<float> g, u;
+    const size_t need = static_cast<size_t>(num_rows * kChunk);
+    if (g.size() < need) {
+      g.resize(need);
+      u.resize(need);
+    }
+    for (int64_t c0 = b; c0 < e; c0 += kChunk) {
+      const int64_t c1 = std::min(e, c0 + kChunk), cw = c1 - c0;
+      RunRange(isa, gate, ops[0], x, num_rows, g.data(), cw, c0, c1);
+      RunRange(isa, up, ops[1], x, num_rows, u.data(), cw, c0, c1);
+      for (int64_t m = 0; m < num_rows; ++m) {
+        const float* gm = g.data() + m * cw;
+        const float* um = u.data() + m * cw;
+        float* o = out + m * f + c0;
+        for (int64_t j = 0; j < cw; ++j) o[j] = gm[j] / (1.0f + std::exp(-gm[j])) * um[j];
+      }
+    }
+  };
+  if (WorthParallel(pool, num_rows, 2 * f, gate.cols)) {
+    pool->ParallelFor(f, run, kGrain);
+  } else {
+    run(0, f);
+  }
 }
 
 }  // namespace pagoda::cpu

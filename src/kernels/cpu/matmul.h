@@ -1,6 +1,6 @@
-// MatMul internals exposed for tests and benchmarks: the op with an explicit
-// instruction set, and the per-ISA single-threaded kernels that compute a
-// slice of output features. Reentrant: thread-safe.
+// MatMul internals exposed for tests and benchmarks: the ops with an
+// explicit instruction set, and the per-ISA single-threaded kernels that
+// compute a slice of output features. Reentrant: thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -10,18 +10,23 @@
 
 namespace pagoda::cpu {
 
-// MatMul on the given path (kAvx2 only where CpuSupportsAvx2()).
+// The ops of kernels/ops.h on the given path (kAvx2 only where
+// CpuSupportsAvx2()).
 void MatMulOn(Isa isa, const WeightMatrix& w, const float* x, int64_t num_rows, float* y,
               ThreadPool* pool);
+void MatMulManyOn(Isa isa, const WeightMatrix* ws, int count, const float* x, int64_t num_rows,
+                  float* const* ys, ThreadPool* pool);
+void MatMulSiluMulOn(Isa isa, const WeightMatrix& gate, const WeightMatrix& up, const float* x,
+                     int64_t num_rows, float* out, ThreadPool* pool);
 
-// y[m, n] for all m and n in [n_begin, n_end), on one thread. y's row stride
-// is w.rows.
+// Float weight types (F32/F16/BF16): y[m * y_stride + (n - n_begin)] for
+// all m and n in [n_begin, n_end), on one thread.
 void MatMulRangePortable(const WeightMatrix& w, const float* x, int64_t num_rows, float* y,
-                         int64_t n_begin, int64_t n_end);
+                         int64_t y_stride, int64_t n_begin, int64_t n_end);
 
 // F32 through OpenBLAS sgemm (single-threaded BLAS) on columns
-// [n_begin, n_end): not batch invariant, so MatMul does not use it; kept as
-// the benchmarks' yardstick.
+// [n_begin, n_end) of y (row stride w.rows): not batch invariant, so MatMul
+// does not use it; kept as the benchmarks' yardstick.
 void MatMulF32Blas(const WeightMatrix& w, const float* x, int64_t num_rows, float* y,
                    int64_t n_begin, int64_t n_end);
 
@@ -32,9 +37,6 @@ namespace pagoda::avx2 {
 // Same contract as cpu::MatMulRangePortable (defined in matmul_avx2.cc).
 // Returns false for dtypes it has no kernel for.
 bool MatMulRange(const WeightMatrix& w, const float* x, int64_t num_rows, float* y,
-                 int64_t n_begin, int64_t n_end);
-// The Q4_K / Q5_K / Q6_K part of it (matmul_kquant_avx2.cc).
-bool MatMulRangeKQuant(const WeightMatrix& w, const float* x, int64_t num_rows, float* y,
-                       int64_t n_begin, int64_t n_end);
+                 int64_t y_stride, int64_t n_begin, int64_t n_end);
 
 }  // namespace pagoda::avx2

@@ -18,6 +18,16 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t num_rows, float* y, T
   cpu::MatMulOn(cpu::SelectedIsa(), w, x, num_rows, y, pool);
 }
 
+void MatMulMany(const WeightMatrix* ws, int count, const float* x, int64_t num_rows,
+                float* const* ys, ThreadPool* pool) {
+  cpu::MatMulManyOn(cpu::SelectedIsa(), ws, count, x, num_rows, ys, pool);
+}
+
+void MatMulSiluMul(const WeightMatrix& gate, const WeightMatrix& up, const float* x,
+                   int64_t num_rows, float* out, ThreadPool* pool) {
+  cpu::MatMulSiluMulOn(cpu::SelectedIsa(), gate, up, x, num_rows, out, pool);
+}
+
 void GetRow(const WeightMatrix& w, int64_t row, float* out) {
   CHECK(row >= 0 && row < w.rows) << "GetRow: row " << row << " of " << w.rows;
   DequantizeRow(w.dtype, w.data + row * w.row_bytes, out, w.cols);

@@ -20,6 +20,52 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t num_rows, float* y) {
   }
 }
 
+void QuantizeActivationRow(int block, const float* x, int64_t n, int8_t* q, float* d,
+                           int16_t* bsums) {
+  for (int64_t b = 0; b < n / block; ++b) {
+    float amax = 0.0f;
+    for (int i = 0; i < block; ++i) amax = std::max(amax, std::fabs(x[b * block + i]));
+    d[b] = amax / 127.0f;
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    for (int i = 0; i < block; ++i) {
+      const float scaled = x[b * block + i] * id;
+      // Round half to even, spelled out.
+      float r = std::floor(scaled);
+      const float frac = scaled - r;
+      if (frac > 0.5f || (frac == 0.5f && std::fmod(r, 2.0f) != 0.0f)) r += 1.0f;
+      q[b * block + i] = static_cast<int8_t>(r);
+    }
+  }
+  if (bsums != nullptr) {
+    for (int64_t j = 0; j < n / 16; ++j) {
+      int sum = 0;
+      for (int i = 0; i < 16; ++i) sum += q[j * 16 + i];
+      bsums[j] = static_cast<int16_t>(sum);
+    }
+  }
+}
+
+void MatMulQuantizedActs(const WeightMatrix& w, const float* x, int64_t num_rows, float* y) {
+  const int block = GetDTypeInfo(w.dtype).block_size;
+  CHECK(block == 32 || block == 256) << "MatMulQuantizedActs: " << DTypeName(w.dtype);
+  std::vector<int8_t> q(static_cast<size_t>(w.cols));
+  std::vector<float> d(static_cast<size_t>(w.cols / block));
+  std::vector<double> xq(static_cast<size_t>(num_rows * w.cols));
+  for (int64_t m = 0; m < num_rows; ++m) {
+    QuantizeActivationRow(block, x + m * w.cols, w.cols, q.data(), d.data(), nullptr);
+    for (int64_t k = 0; k < w.cols; ++k) xq[m * w.cols + k] = static_cast<double>(q[k]) * d[k / block];
+  }
+  std::vector<float> row(static_cast<size_t>(w.cols));
+  for (int64_t n = 0; n < w.rows; ++n) {
+    DequantizeRow(w.dtype, w.data + n * w.row_bytes, row.data(), w.cols);
+    for (int64_t m = 0; m < num_rows; ++m) {
+      double sum = 0.0;
+      for (int64_t k = 0; k < w.cols; ++k) sum += xq[m * w.cols + k] * row[k];
+      y[m * w.rows + n] = static_cast<float>(sum);
+    }
+  }
+}
+
 void RmsNorm(const float* x, const float* weight, int64_t num_rows, int64_t n, float eps,
              float* out) {
   for (int64_t r = 0; r < num_rows; ++r) {

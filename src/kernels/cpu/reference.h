@@ -13,6 +13,18 @@ namespace pagoda::ref {
 // Dequantizes each weight row with DequantizeRow and accumulates in double.
 void MatMul(const WeightMatrix& w, const float* x, int64_t num_rows, float* y);
 
+// The activation quantization of kernels/cpu/qmatmul.h, written out
+// element by element: blocks of `block` (32 or 256) elements of x[n] to
+// int8 q[n] and float scales d[n / block]; bsums[n / 16] (may be null)
+// receives the sums of 16.
+void QuantizeActivationRow(int block, const float* x, int64_t n, int8_t* q, float* d,
+                           int16_t* bsums);
+
+// What MatMul computes for a block-quantized weight: each x row quantized
+// as above, then sum_k DequantizeRow(w)[n, k] * (q[m, k] * d[m, k / block])
+// in double — the exact product of the two quantized operands.
+void MatMulQuantizedActs(const WeightMatrix& w, const float* x, int64_t num_rows, float* y);
+
 void RmsNorm(const float* x, const float* weight, int64_t num_rows, int64_t n, float eps,
              float* out);
 

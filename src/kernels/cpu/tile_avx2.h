@@ -118,9 +118,10 @@ void AllRows(const uint8_t* const* rows, const float* x, int64_t num_rows, int64
   }
 }
 
-// `row_at(n)` gives weight row n's bytes. One x row (decode): 4 weight rows
-// per tile so four accumulators hide FMA latency. Several rows: 2 weight
-// rows x 4 x-rows, eight accumulators, each weight chunk used 4 times.
+// `row_at(n)` gives weight row n's bytes; y[m * y_stride + (n - n_begin)]
+// receives the result. One x row (decode): 4 weight rows per tile so four
+// accumulators hide FMA latency. Several rows: 2 weight rows x 4 x-rows,
+// eight accumulators, each weight chunk used 4 times.
 template <class Fmt, class RowAt>
 void Columns(RowAt row_at, const float* x, int64_t num_rows, int64_t k_len, float* y,
              int64_t y_stride, int64_t n_begin, int64_t n_end) {
@@ -128,17 +129,17 @@ void Columns(RowAt row_at, const float* x, int64_t num_rows, int64_t k_len, floa
   if (num_rows == 1) {
     for (; n + 4 <= n_end; n += 4) {
       const uint8_t* rows[4] = {row_at(n), row_at(n + 1), row_at(n + 2), row_at(n + 3)};
-      RunTile<Fmt, 1, 4>(rows, x, 0, k_len, y + n, y_stride);
+      RunTile<Fmt, 1, 4>(rows, x, 0, k_len, y + (n - n_begin), y_stride);
     }
   } else {
     for (; n + 2 <= n_end; n += 2) {
       const uint8_t* rows[2] = {row_at(n), row_at(n + 1)};
-      AllRows<Fmt, 2>(rows, x, num_rows, k_len, y + n, y_stride);
+      AllRows<Fmt, 2>(rows, x, num_rows, k_len, y + (n - n_begin), y_stride);
     }
   }
   for (; n < n_end; ++n) {
     const uint8_t* rows[1] = {row_at(n)};
-    AllRows<Fmt, 1>(rows, x, num_rows, k_len, y + n, y_stride);
+    AllRows<Fmt, 1>(rows, x, num_rows, k_len, y + (n - n_begin), y_stride);
   }
 }
 
@@ -170,7 +171,7 @@ void ColumnsViaScratch(RowAt row_at, const float* x, int64_t num_rows, int64_t k
     auto scratch_row = [&](int64_t n) {
       return reinterpret_cast<const uint8_t*>(scratch.data() + (n - n0) * k_len);
     };
-    Columns<F32Format>(scratch_row, x, num_rows, k_len, y, y_stride, n0, n1);
+    Columns<F32Format>(scratch_row, x, num_rows, k_len, y + (n0 - n_begin), y_stride, n0, n1);
   }
 }
 
