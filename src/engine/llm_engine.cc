@@ -222,8 +222,7 @@ StatusOr<std::vector<CompletionOutput>> LLMEngine::GenerateFromIds(
     processor.AddRequest({.request_id = outs[i].request_id,
                           .prompt_token_ids = prompts[i],
                           .params = *checked,
-                          .child_ids = {outs[i].request_id},
-                          .decode_after_prompt = false});
+                          .child_ids = {outs[i].request_id}});
     AddValidatedRequest(outs[i].request_id, prompts[i], *checked);
     index[outs[i].request_id] = i;
   }
