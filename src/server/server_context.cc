@@ -34,7 +34,7 @@ StatusOr<std::unique_ptr<ServerContext>> ServerContext::Create(EngineClient* eng
   ctx->chat_defaults_ = SamplingDefaultsFromGenerationConfig(gen);
   ctx->completion_defaults_ = ctx->chat_defaults_;
   if (!ctx->completion_defaults_.max_tokens) ctx->completion_defaults_.max_tokens = 16;
-  ASSIGN_OR_RETURN(ctx->chat_, ChatPromptRenderer::Create(ctx->options_.chat_template, engine->tokenizer()));
+  ASSIGN_OR_RETURN(ctx->chat_, ChatPromptRenderer::Create(ctx->options_.chat_template, ctx->options_.model_path));
   ctx->created_ = std::chrono::duration_cast<std::chrono::seconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();

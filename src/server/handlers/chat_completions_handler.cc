@@ -160,7 +160,8 @@ void HandleChatCompletions(ServerContext& ctx, const std::shared_ptr<HttpExchang
   }
   if (auto error = ctx.CheckModel(request.model)) return RespondError(*exchange, *error, id_header);
   StatusOr<std::string> prompt = ctx.chat().Render(request.messages, request.add_generation_prompt,
-                                                   request.continue_final_message, request.chat_template_kwargs);
+                                                   request.continue_final_message, request.chat_template_kwargs,
+                                                   request.tools);
   if (!prompt.ok()) return RespondError(*exchange, ApiErrorFromStatus(prompt.status(), "messages"), id_header);
   const bool templated = ctx.chat().places_special_tokens();
 

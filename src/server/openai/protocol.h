@@ -67,6 +67,7 @@ struct ChatCompletionRequest : CommonRequestFields {
   bool continue_final_message = false;
   bool echo = false;  // vLLM's extension: prepend the final message's text
   nlohmann::json chat_template_kwargs = nlohmann::json::object();
+  nlohmann::json tools;  // null when absent; passed to the chat template
 };
 
 struct TokenizeRequest {

@@ -253,7 +253,10 @@ std::optional<ApiError> ParseChatCompletionRequest(const nlohmann::json& body, c
     if (!kwargs->is_object()) r.Fail("chat_template_kwargs", "'chat_template_kwargs' must be an object");
     else out->chat_template_kwargs = *kwargs;
   }
-  if (r.Has("tools") && !r.Get("tools")->is_array()) r.Fail("tools", "'tools' must be an array");
+  if (const nlohmann::json* tools = r.Get("tools")) {
+    if (!tools->is_array()) r.Fail("tools", "'tools' must be an array");
+    else out->tools = *tools;
+  }
   if (!r.ok()) return r.error();
   if (out->continue_final_message && out->add_generation_prompt && r.Has("add_generation_prompt")) {
     return ApiError::BadRequest("'continue_final_message' and 'add_generation_prompt' cannot both be true",
