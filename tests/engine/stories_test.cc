@@ -75,6 +75,27 @@ TEST_F(StoriesTest, GreedyFromBosMatchesRunC) {
   EXPECT_EQ(RStrip((*out)[0].text), RStrip(runc.str()));
 }
 
+// The completion continues the prompt: a word after "The cat" keeps its
+// leading space, while text right after BOS starts without one (as
+// SentencePiece and vLLM decode it).
+TEST_F(StoriesTest, CompletionTextContinuesThePrompt) {
+  auto after_prompt = engine_->Generate({"The cat"}, Greedy(8));
+  ASSERT_TRUE(after_prompt.ok());
+  const std::string& t = (*after_prompt)[0].text;
+  ASSERT_FALSE(t.empty());
+  EXPECT_EQ(t[0], ' ') << t;
+  EXPECT_EQ("The cat" + t, engine_->tokenizer().Decode(
+                              [&] {
+                                std::vector<int32_t> all = (*after_prompt)[0].prompt_token_ids;
+                                all.insert(all.end(), (*after_prompt)[0].token_ids.begin(),
+                                           (*after_prompt)[0].token_ids.end());
+                                return all;
+                              }()));
+  auto after_bos = engine_->Generate({""}, Greedy(4));
+  ASSERT_TRUE(after_bos.ok());
+  EXPECT_EQ((*after_bos)[0].text.rfind("Once", 0), 0u) << (*after_bos)[0].text;
+}
+
 TEST_F(StoriesTest, FirstStepsTopLogitsWithin5e3) {
   const nlohmann::json g = ReadJson("stories260K/stories260K_greedy_bos_256.json");
   const auto greedy = g["greedy_ids"].get<std::vector<int32_t>>();
