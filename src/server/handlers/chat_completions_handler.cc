@@ -35,7 +35,10 @@ class ChatJob final : public GenerationJob {
                      std::chrono::system_clock::now().time_since_epoch())
                      .count()),
         choices_(request_.sampling.n) {
-    if (request_.echo && !request_.messages.empty()) echo_ = request_.messages.back().content;
+    // echo repeats a final assistant message the reply continues (vLLM).
+    if (request_.echo && !request_.messages.empty() && request_.messages.back().role == "assistant") {
+      echo_ = request_.messages.back().content;
+    }
   }
 
  protected:

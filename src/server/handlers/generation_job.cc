@@ -1,5 +1,8 @@
 #include "server/handlers/generation_job.h"
 
+#include <cstdio>
+#include <exception>
+
 namespace pagoda {
 
 GenerationJob::GenerationJob(EngineClient& engine, std::shared_ptr<HttpExchange> exchange)
@@ -45,8 +48,18 @@ std::optional<ApiError> GenerationJob::Start(std::vector<GenerateRequest> reques
 void GenerationJob::Deliver(size_t prompt_index, RequestOutput output) {
   std::lock_guard<std::mutex> lock(mu_);
   if (failed_) return;
-  OnOutput(prompt_index, output);
-  if (output.finished && ++num_finished_ == requests_.size()) OnFinished();
+  // This runs on the engine's output thread: a formatting bug must end this
+  // request, not the thread every other request depends on.
+  try {
+    OnOutput(prompt_index, output);
+    if (output.finished && ++num_finished_ == requests_.size()) OnFinished();
+  } catch (const std::exception& e) {
+    failed_ = true;
+    std::fprintf(stderr, "pagoda serve: request failed while formatting its output: %s\n", e.what());
+    AbortAll();
+    exchange_->Respond(ApiErrorResponse({500, std::string("internal error: ") + e.what(), "", ""}));
+    exchange_->EndStream();
+  }
 }
 
 void GenerationJob::AbortAll() {

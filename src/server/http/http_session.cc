@@ -1,6 +1,9 @@
 #include "server/http/http_session.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -186,11 +189,14 @@ void HttpSession::OnReadable(uint64_t exchange_id, beast::error_code ec) {
   if (exchange_id != exchange_id_ || (state_ != State::kHandling && state_ != State::kStreaming)) return;
   if (ec == net::error::operation_aborted) return;
   if (!ec) {
-    // Readable with nothing to read is end-of-file: the client hung up.
-    // Bytes waiting are a pipelined next request; leave them for later (a
-    // failed write will reveal a disconnect then).
-    size_t available = stream_.socket().available(ec);
-    if (!ec && available > 0) return;
+    // Readiness can be stale (an edge the reactor reports late), so peek:
+    // 0 bytes is end-of-file — the client hung up; no data yet means keep
+    // watching; bytes waiting are a pipelined next request, left for later
+    // (a failed write will reveal a disconnect then).
+    char byte;
+    const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0) return;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return WatchForDisconnect();
   }
   CloseNow();
 }
