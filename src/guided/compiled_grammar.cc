@@ -89,15 +89,16 @@ void CompiledGrammar::BuildTables() {
     walker.StartFromState(pos);
     for (int32_t i = 0; i < m;) {
       const std::string_view tok = info.TokenBytes(info.sorted_id(i));
-      const size_t n = walker.Extend(tok, info.sorted_lcp(i));
-      if (n < tok.size()) {
-        // Dead at byte n with no return below the start: skip every token
-        // sharing the first n + 1 bytes.
-        int32_t j = n == 0 ? info.first_byte_end(i) : i + 1;
-        while (j < m && info.sorted_lcp(j) > static_cast<int32_t>(n)) ++j;
+      const int64_t dead = walker.Extend(tok, info.sorted_lcp(i));
+      if (dead >= 0) {
+        // Dead at byte `dead` with no return below the start: skip every
+        // token sharing the first dead + 1 bytes.
+        int32_t j = dead == 0 ? info.first_byte_end(i) : i + 1;
+        while (j < m && info.sorted_lcp(j) > dead) ++j;
         i = j;
         continue;
       }
+      const size_t n = tok.size();
       if (walker.Alive(n) || walker.BottomAt(n)) {
         accepted.push_back(info.sorted_id(i));
       } else if (walker.AnyBottomUpTo(n)) {

@@ -93,12 +93,10 @@ void GrammarMatcher::FillNextTokenBitmask(uint32_t* bitmask) {
       if (dead_at >= 0 && carry > dead_at) continue;  // shares a dead prefix
       if (bitmask[id >> 5] & (1u << (id & 31))) continue;
       const std::string_view tok = info_.TokenBytes(id);
-      const size_t n = walker_.Extend(tok, carry == INT32_MAX ? 0 : static_cast<size_t>(carry));
+      const int64_t dead = walker_.Extend(tok, carry == INT32_MAX ? 0 : static_cast<size_t>(carry));
       carry = INT32_MAX;
-      dead_at = -1;
-      if (n < tok.size()) {
-        dead_at = static_cast<int32_t>(n);
-      } else if (walker_.Alive(n) || walker_.EndedAt(n)) {
+      dead_at = static_cast<int32_t>(dead);
+      if (dead < 0 && (walker_.Alive(tok.size()) || walker_.EndedAt(tok.size()))) {
         bitmask[id >> 5] |= 1u << (id & 31);
       }
     }

@@ -187,7 +187,12 @@ StatusOr<ExprPtr> JsonFormat(std::string_view format) {
   if (format == "email") {
     const ExprPtr atom = ExprPlus(ExprChars({{'!', '!'}, {'#', '\''}, {'*', '+'}, {'-', '-'}, {'/', '9'}, {'=', '='},
                                              {'?', '?'}, {'A', 'Z'}, {'^', '~'}}));
-    return ExprSeq({atom, ExprStar(ExprSeq({Lit("."), atom})), Lit("@"), label, ExprPlus(ExprSeq({Lit("."), label}))});
+    // Domain labels without the 63-character cap of hostnames: the cap
+    // costs dozens of automaton states per use and no validator checks it.
+    const ExprPtr alnums = ExprPlus(alnum);
+    const ExprPtr domain_label = ExprSeq({alnums, ExprStar(ExprSeq({Lit("-"), alnums}))});
+    return ExprSeq({atom, ExprStar(ExprSeq({Lit("."), atom})), Lit("@"), domain_label,
+                    ExprPlus(ExprSeq({Lit("."), domain_label}))});
   }
   if (format == "ipv4") {
     const ExprPtr octet = ExprAlt({ExprSeq({Lit("25"), Range('0', '5')}), ExprSeq({Lit("2"), Range('0', '4'), Digit()}),

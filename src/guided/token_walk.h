@@ -36,11 +36,11 @@ class PrefixWalker {
 
   // Moves to `bytes`, of which the first `lcp` equal the previous token's.
   // Steps byte by byte until the token is consumed or no configuration is
-  // left and none returned below the start. Returns bytes.size() when the
-  // whole token was read (then ask Alive/EndedAt/BottomAt), else the index
-  // of the byte where the walk died: every later token whose common prefix
-  // with this one is longer than that index dies there too.
-  size_t Extend(std::string_view bytes, size_t lcp) {
+  // left and none returned below the start. Returns -1 when the whole token
+  // was read (then ask Alive/EndedAt/BottomAt about depth bytes.size()),
+  // else the index of the byte where the walk died: every later token whose
+  // common prefix with this one is longer than that index dies there too.
+  int64_t Extend(std::string_view bytes, size_t lcp) {
     size_t d = std::min(lcp, valid_);
     scratch_.Truncate(scratch_at_[d]);
     valid_ = d;
@@ -55,12 +55,16 @@ class PrefixWalker {
       any_bottom_[d + 1] = any_bottom_[d] || stepper_.bottom();
       scratch_at_[d + 1] = scratch_.size();
       valid_ = d + 1;
-      if (next.empty() && !any_bottom_[d + 1]) return d + 1 == bytes.size() ? bytes.size() : d;
+      if (next.empty() && !any_bottom_[d + 1]) {
+        // Finishing the whole output on the last byte is a success.
+        if (d + 1 == bytes.size() && ended_at_[d + 1]) return -1;
+        return static_cast<int64_t>(d);
+      }
     }
-    return bytes.size();
+    return -1;
   }
 
-  // After Extend(bytes) returned n (the read depth):
+  // After Extend returned -1, with n = bytes.size():
   bool Alive(size_t n) const { return !levels_[n].empty(); }
   bool EndedAt(size_t n) const { return ended_at_[n] != 0; }    // root finished exactly at n
   bool BottomAt(size_t n) const { return bottom_at_[n] != 0; }  // start frame returned at n
