@@ -11,34 +11,19 @@ StatusOr<std::shared_ptr<const TokenizerInfo>> TokenizerInfo::Create(const Token
                                                                      const Options& options) {
   const int32_t n = tokenizer.vocab_size();
   if (n <= 0) return InvalidArgument("tokenizer has an empty vocabulary");
-  // Decoding one token alone may drop SentencePiece's leading space, so each
-  // token is decoded after a fixed reference token and the reference's own
-  // text is cut off: what remains is exactly what the token appends.
-  int32_t ref = -1;
-  std::string ref_text;
-  for (int32_t id : tokenizer.Encode("a", false)) {
-    std::string t = tokenizer.Decode({id});
-    if (!t.empty() && t[0] != ' ') {
-      ref = id;
-      ref_text = std::move(t);
-      break;
-    }
-  }
+  // Raw bytes, as a token continuing a decode in progress: partial UTF-8
+  // stays as it is (Decode would replace it with U+FFFD) and SentencePiece's
+  // leading space is kept (Decode drops it from a text's first token).
   std::vector<std::string> bytes(n);
   std::vector<int32_t> special;
+  const DecodeOptions raw{.skip_special_tokens = false};
   for (int32_t id = 0; id < n; ++id) {
     if (tokenizer.IsSpecial(id)) {
       special.push_back(id);
       continue;
     }
-    if (ref >= 0) {
-      std::string full = tokenizer.Decode({ref, id});
-      if (full.compare(0, ref_text.size(), ref_text) == 0) {
-        bytes[id] = full.substr(ref_text.size());
-        continue;
-      }
-    }
-    bytes[id] = tokenizer.Decode({id});
+    DecodeState state{.started = true};
+    tokenizer.AppendTokenBytes(id, raw, &state, &bytes[id]);
   }
   std::vector<int32_t> stops = options.stop_token_ids;
   if (tokenizer.eos_id() >= 0) stops.push_back(tokenizer.eos_id());
