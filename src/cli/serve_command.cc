@@ -137,6 +137,10 @@ CommandRun AddServeCommand(CLI::App& app) {
     options.http.io_threads = a->io_threads;
     options.http.max_body_bytes = static_cast<size_t>(a->max_body_bytes);
     options.served_model_names = a->served_model_names;
+    // The demo model answers to a short name, so the README's curl works.
+    if (options.served_model_names.empty() && a->model_positional.empty() && a->model.empty()) {
+      options.served_model_names = {"demo"};
+    }
     options.model_path = model;
     options.api_key = a->api_key;
     if (!a->chat_template.empty()) options.chat_template = ReadTemplateArg(a->chat_template);
