@@ -26,6 +26,12 @@ int RunCli(int argc, char** argv) {
   CommandRun run_bench_serve = AddBenchServeCommand(*bench_serve);
   CLI::App* serve = app.add_subcommand("serve", "OpenAI-compatible HTTP server");
   CommandRun run_serve = AddServeCommand(*serve);
+  CLI::App* tokenize = app.add_subcommand("tokenize", "Show the token ids and pieces of a text");
+  CommandRun run_tokenize = AddTokenizeCommand(*tokenize);
+  CLI::App* chat_template = app.add_subcommand("chat-template", "Render a conversation with a chat template");
+  CommandRun run_chat_template = AddChatTemplateCommand(*chat_template);
+  CLI::App* bench_tokenizer = bench->add_subcommand("tokenizer", "Tokenizer encode throughput");
+  CommandRun run_bench_tokenizer = AddBenchTokenizerCommand(*bench_tokenizer);
 
   try {
     app.parse(argc, argv);
@@ -38,6 +44,9 @@ int RunCli(int argc, char** argv) {
   if (throughput->parsed()) return run_throughput();
   if (bench_serve->parsed()) return run_bench_serve();
   if (serve->parsed()) return run_serve();
+  if (tokenize->parsed()) return run_tokenize();
+  if (chat_template->parsed()) return run_chat_template();
+  if (bench_tokenizer->parsed()) return run_bench_tokenizer();
   return 1;
 }
 

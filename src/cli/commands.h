@@ -17,6 +17,9 @@ CommandRun AddBenchLatencyCommand(CLI::App& bench);
 CommandRun AddBenchThroughputCommand(CLI::App& bench);
 CommandRun AddServeCommand(CLI::App& app);
 CommandRun AddBenchServeCommand(CLI::App& bench);
+CommandRun AddTokenizeCommand(CLI::App& app);
+CommandRun AddChatTemplateCommand(CLI::App& app);
+CommandRun AddBenchTokenizerCommand(CLI::App& bench);
 
 // Path of the built-in demo model, written on first use (deterministic
 // random weights, so nothing is downloaded). Returns "" and prints an error

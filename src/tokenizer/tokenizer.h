@@ -49,6 +49,9 @@ class Tokenizer {
   // `path` is a tokenizer.json file, or a folder holding tokenizer.json (and
   // optionally tokenizer_config.json, which supplies bos/eos and add_bos).
   static StatusOr<std::unique_ptr<Tokenizer>> FromHf(const std::string& path);
+  // Whatever a user points at: a GGUF file, a tokenizer.json, or a model or
+  // tokenizer folder (its tokenizer.json, else its only .gguf file).
+  static StatusOr<std::unique_ptr<Tokenizer>> FromPath(const std::string& path);
 
   // Encodes text. add_special: add BOS (and EOS) as the model's settings ask
   // (GGUF add_bos_token / tokenizer.json post-processor). parse_special:
