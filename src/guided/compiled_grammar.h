@@ -9,9 +9,10 @@
 //   no caller of the rule anywhere in the grammar could read the rest;
 // - uncertain: it needs the actual stack; the matcher checks these few at
 //   run time.
-// Accepted sets are stored as a bitmask when large, a list when small.
-// Building the tables costs one vocabulary walk per position (sharing
-// common prefixes); GrammarCompiler does it once per distinct constraint.
+// Accepted sets are stored as a bitmask when large, a list when small, and
+// identical tables are stored once. Building the tables costs one
+// vocabulary walk per position (sharing common prefixes), spread over
+// threads; GrammarCompiler does it once per distinct constraint.
 // Thread-safety: immutable after Create; share it freely between threads.
 #pragma once
 
@@ -35,33 +36,38 @@ class CompiledGrammar {
     std::vector<uint32_t> accepted_bits;  // bitmask_words() words, or empty
     std::vector<int32_t> accepted_ids;    // used when accepted_bits is empty
     std::vector<Uncertain> uncertain;
+    int32_t num_accepted = 0;
   };
   struct Stats {
     int32_t positions = 0;
+    int32_t distinct_tables = 0;
     int64_t accepted = 0;   // summed over positions
     int64_t uncertain = 0;  // summed over positions
     double build_ms = 0;
     size_t memory_bytes = 0;
   };
 
+  // Builds the token tables on `num_threads` threads (the caller's
+  // included).
   static StatusOr<std::shared_ptr<const CompiledGrammar>> Create(
-      Grammar grammar, std::shared_ptr<const TokenizerInfo> info);
+      Grammar grammar, std::shared_ptr<const TokenizerInfo> info, int num_threads = 1);
 
   const Grammar& grammar() const { return grammar_; }
   const TokenizerInfo& tokenizer_info() const { return *info_; }
   const std::shared_ptr<const TokenizerInfo>& tokenizer_info_ptr() const { return info_; }
   // Tables of a state that can read a byte.
-  const PositionTokens& Tokens(int32_t state) const { return tables_[state]; }
+  const PositionTokens& Tokens(int32_t state) const { return tables_[table_of_[state]]; }
   const Stats& stats() const { return stats_; }
 
  private:
   CompiledGrammar(Grammar g, std::shared_ptr<const TokenizerInfo> info)
       : grammar_(std::move(g)), info_(std::move(info)) {}
-  void BuildTables();
+  void BuildTables(int num_threads);
 
   Grammar grammar_;
   std::shared_ptr<const TokenizerInfo> info_;
-  std::vector<PositionTokens> tables_;
+  std::vector<PositionTokens> tables_;  // distinct tables
+  std::vector<int32_t> table_of_;       // per state: index into tables_, or -1
   Stats stats_;
 };
 

@@ -1,5 +1,8 @@
 #include "guided/grammar_compiler.h"
 
+#include <algorithm>
+#include <thread>
+
 #include "guided/gbnf_parser.h"
 #include "guided/regex_parser.h"
 
@@ -78,7 +81,9 @@ StatusOr<std::shared_ptr<const CompiledGrammar>> GrammarCompiler::Compile(const 
   }
   StatusOr<std::shared_ptr<const CompiledGrammar>> result = [&]() -> StatusOr<std::shared_ptr<const CompiledGrammar>> {
     ASSIGN_OR_RETURN(Grammar g, BuildConstraintGrammar(c, options_.limits));
-    return CompiledGrammar::Create(std::move(g), info_);
+    int threads = options_.num_threads;
+    if (threads <= 0) threads = static_cast<int>(std::min(8u, std::max(1u, std::thread::hardware_concurrency())));
+    return CompiledGrammar::Create(std::move(g), info_, threads);
   }();
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -61,6 +61,9 @@ class GrammarCompiler {
   struct Options {
     size_t max_cached = 512;  // least recently used entries are evicted past this
     GrammarBuilder::Limits limits;
+    // Threads that build one grammar's token tables (the calling thread
+    // included); 0: the machine's hardware threads, at most 8.
+    int num_threads = 0;
   };
 
   explicit GrammarCompiler(std::shared_ptr<const TokenizerInfo> info) : GrammarCompiler(std::move(info), Options{}) {}

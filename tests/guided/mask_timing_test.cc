@@ -37,21 +37,44 @@ const std::vector<std::pair<std::string, std::string>>& TimingSchemas() {
   return schemas;
 }
 
-void TimeVocabulary(const std::string& rel) {
+// Other constraint kinds, reported separately from the JSON-schema target.
+std::vector<std::pair<std::string, Constraint>> OtherConstraints() {
+  return {
+      {"json_obj", Constraint::JsonObject()},
+      {"str-200", Constraint::JsonSchema(R"({"type":"object","properties":{"s":{"type":"string","maxLength":200}}})")},
+      {"regex", Constraint::Regex(R"([A-Z][a-z ,']{0,40}[.!?])")},
+      {"gbnf-json", Constraint::Gbnf(R"g(root ::= object
+value ::= object | array | string | number | ("true" | "false" | "null") ws
+object ::= "{" ws ( string ":" ws value ("," ws string ":" ws value)* )? "}" ws
+array ::= "[" ws ( value ("," ws value)* )? "]" ws
+string ::= "\"" ( [^"\\\x7F\x00-\x1F] | "\\" (["\\bfnrt] | "u" [0-9a-fA-F]{4}) )* "\"" ws
+number ::= ("-"? ([0-9] | [1-9] [0-9]{0,15})) ("." [0-9]+)? ([eE] [-+]? [0-9] [1-9]{0,15})? ws
+ws ::= | " " | "\n" [ \t]{0,20}
+)g")},
+  };
+}
+
+void TimeVocabulary(const std::string& rel, bool json_schemas) {
   auto info = SharedTokenizerInfo(rel);
   if (!info) GTEST_SKIP() << "needs " << testing::SharedModelPath(rel);
   GrammarCompiler compiler(info);
+  std::vector<std::pair<std::string, Constraint>> cases;
+  if (json_schemas) {
+    for (const auto& [name, schema] : TimingSchemas()) cases.push_back({name, Constraint::JsonSchema(schema)});
+  } else {
+    cases = OtherConstraints();
+  }
   std::vector<double> all;
-  for (const auto& [name, schema] : TimingSchemas()) {
+  for (const auto& [name, constraint] : cases) {
     const auto t0 = std::chrono::steady_clock::now();
-    auto g = compiler.Compile(Constraint::JsonSchema(schema));
+    auto g = compiler.Compile(constraint);
     const double compile_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     ASSERT_TRUE(g.ok()) << g.status().ToString();
     std::vector<double> times;
     int tokens = 0;
     for (uint64_t seed = 1; seed <= 10; ++seed) {
-      RandomWalkResult r = RandomWalk(*g, {.seed = seed, .free_steps = 48});
+      RandomWalkResult r = RandomWalk(*g, {.seed = seed, .free_steps = 64});
       EXPECT_TRUE(r.error.empty()) << r.error;
       EXPECT_TRUE(r.terminated) << name << " seed " << seed << ": " << r.text;
       times.insert(times.end(), r.mask_us.begin(), r.mask_us.end());
@@ -66,12 +89,14 @@ void TimeVocabulary(const std::string& rel) {
     all.insert(all.end(), times.begin(), times.end());
   }
   const auto s = SummarizeMaskTimes(all);
-  std::printf("[mask-time] %s all JSON schemas: %lld masks, mean %.1f us, p99 %.1f us\n", rel.c_str(),
+  std::printf("[mask-time] %s all %s: %lld masks, mean %.1f us, p99 %.1f us\n", rel.c_str(),
+              json_schemas ? "JSON schemas" : "other constraints",
               static_cast<long long>(s.masks), s.mean_us, s.p99_us);
 }
 
-TEST(MaskTiming, Llama3JsonSchemas) { TimeVocabulary("tokenizers/llama3/tokenizer.json"); }
-TEST(MaskTiming, Qwen3JsonSchemas) { TimeVocabulary("tokenizers/qwen3/tokenizer.json"); }
+TEST(MaskTiming, Llama3JsonSchemas) { TimeVocabulary("tokenizers/llama3/tokenizer.json", true); }
+TEST(MaskTiming, Qwen3JsonSchemas) { TimeVocabulary("tokenizers/qwen3/tokenizer.json", true); }
+TEST(MaskTiming, Llama3OtherConstraints) { TimeVocabulary("tokenizers/llama3/tokenizer.json", false); }
 
 }  // namespace
 }  // namespace pagoda

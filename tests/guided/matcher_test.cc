@@ -190,7 +190,7 @@ TEST(Matcher, MaskOnAnotherThread) {
 }
 
 TEST(Compiler, CachesEachConstraintOnce) {
-  GrammarCompiler compiler(ByteVocab(), {.max_cached = 3, .limits = {}});
+  GrammarCompiler compiler(ByteVocab(), {.max_cached = 3, .limits = {}, .num_threads = 1});
   auto a1 = MustCompile(compiler, Constraint::Regex("a+"));
   auto a2 = MustCompile(compiler, Constraint::Regex("a+"));
   EXPECT_EQ(a1.get(), a2.get());
