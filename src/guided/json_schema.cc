@@ -367,7 +367,9 @@ class Converter {
     if (s.contains("additionalProperties")) {
       ASSIGN_OR_RETURN(ExprPtr e, Convert(s["additionalProperties"], path + "/additionalProperties", depth + 1));
       if (e->kind != ExprKind::kNothing) additional = e;
-    } else if (!o_.strict) {
+    } else if (!o_.strict || !s.contains("properties")) {
+      // Strictness closes objects that list their properties; a bare
+      // {"type": "object"} still means any object.
       additional = AnyValue();
     }
     std::vector<Prop> props;

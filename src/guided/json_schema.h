@@ -23,8 +23,9 @@
 //   only where additionalProperties allows them, after the declared ones,
 //   with names that need no escapes and differ from the declared ones;
 // - with `strict` (the default, like OpenAI's strict mode) an absent
-//   additionalProperties means false, and an absent `items` after
-//   prefixItems means no more items;
+//   additionalProperties means false for an object that lists
+//   `properties` (an object schema without `properties` stays open), and an
+//   absent `items` after prefixItems means no more items;
 // - oneOf is matched as anyOf (exclusivity is not enforced);
 // - number bounds are rounded inwards to integers (minimum 0.5 acts as 1)
 //   and bounded numbers have no exponent; integers are written without

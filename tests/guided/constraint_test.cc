@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "guided/test_util.h"
 
 namespace pagoda {
@@ -105,6 +107,54 @@ TEST_F(ConstraintTest, JsonSchemaRefsAndCombinators) {
     EXPECT_TRUE(Matches(g, yes)) << yes;
   }
   for (const char* no : {R"({"kids":[]})", R"("y")", R"({"v":1,"kids":[{}]})"}) EXPECT_FALSE(Matches(g, no)) << no;
+}
+
+TEST_F(ConstraintTest, JsonSchemaStrictness) {
+  auto closed = Schema(R"({"type":"object","properties":{"a":{"type":"integer"}}})");
+  EXPECT_TRUE(Matches(closed, R"({"a":1})"));
+  EXPECT_FALSE(Matches(closed, R"({"a":1,"b":2})"));
+  auto open = Schema(R"({"type":"object","properties":{"a":{"type":"integer"}}})", {.any_whitespace = false, .strict = false});
+  EXPECT_TRUE(Matches(open, R"({"a":1,"b":[true]})"));
+  EXPECT_FALSE(Matches(open, R"({"a":1,"a":2})")) << "an undeclared name must differ from declared ones";
+  auto bare = Schema(R"({"type":"object"})");
+  EXPECT_TRUE(Matches(bare, R"({"x":{"y":null}})")) << "no properties listed: any object";
+  auto tuple = Schema(R"({"type":"array","prefixItems":[{"type":"integer"}]})");
+  EXPECT_TRUE(Matches(tuple, "[1]"));
+  EXPECT_FALSE(Matches(tuple, "[1,2]"));
+}
+
+TEST_F(ConstraintTest, IntegerAndNumberRanges) {
+  const std::vector<std::pair<int, int>> ranges = {{0, 0},     {-7, 7},     {3, 250},    {-1200, -45},
+                                                   {99, 1001}, {-100, 100}, {10, 19},    {-1, 0}};
+  for (const auto& [lo, hi] : ranges) {
+    const std::string bounds = "\"minimum\":" + std::to_string(lo) + ",\"maximum\":" + std::to_string(hi);
+    auto ints = Schema("{\"type\":\"integer\"," + bounds + "}");
+    ASSERT_NE(ints, nullptr);
+    for (int v = -1300; v <= 1300; ++v) {
+      ASSERT_EQ(Matches(ints, std::to_string(v)), v >= lo && v <= hi) << v << " in [" << lo << ", " << hi << "]";
+    }
+    EXPECT_FALSE(Matches(ints, "-0"));
+    EXPECT_FALSE(Matches(ints, "007"));
+    auto nums = Schema("{\"type\":\"number\"," + bounds + "}");
+    for (int v = lo - 3; v <= hi + 3; ++v) {
+      for (const char* frac : {".0", ".5", ".999"}) {
+        const std::string text = (v < 0 ? "-" : "") + std::to_string(std::abs(v)) + frac;
+        const double x = std::stod(text);
+        // Decimals are generated only where the fraction cannot leave the range.
+        if (Matches(nums, text)) EXPECT_TRUE(x >= lo && x <= hi) << text;
+      }
+      if (v < hi && v >= lo && v >= 0) EXPECT_TRUE(Matches(nums, std::to_string(v) + ".25")) << v;
+    }
+  }
+  // Half-open and exclusive bounds.
+  auto pos = Schema(R"({"type":"integer","exclusiveMinimum":9})");
+  EXPECT_FALSE(Matches(pos, "9"));
+  EXPECT_TRUE(Matches(pos, "10"));
+  EXPECT_TRUE(Matches(pos, "123456789012"));
+  auto neg = Schema(R"({"type":"integer","exclusiveMaximum":-2.5})");
+  EXPECT_TRUE(Matches(neg, "-3"));
+  EXPECT_FALSE(Matches(neg, "-2"));
+  EXPECT_TRUE(Matches(neg, "-99999999"));
 }
 
 TEST_F(ConstraintTest, JsonFreeObject) {
