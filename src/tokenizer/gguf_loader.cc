@@ -106,9 +106,28 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromGguf(const GgufFile& gguf) {
     for (const std::string& m : *merges) parts.bpe->AddMergeLine(parts.vocab, m);
     parts.byte_level = true;
     parts.decode_style = DecodeStyle::kByteLevel;
+  } else if (*model == "bert") {
+    // WordPiece as llama.cpp converts it: word-start pieces carry "▁",
+    // continuations are bare; the text is BERT-normalised (cleaned,
+    // accents stripped, lowercased) and split at whitespace and
+    // punctuation; encodings are [CLS] ... [SEP].
+    parts.bos_id = TokenIdKey(gguf, "tokenizer.ggml.cls_token_id", 101, n);
+    parts.eos_id = TokenIdKey(gguf, "tokenizer.ggml.seperator_token_id", 102, n);
+    unk = TokenIdKey(gguf, "tokenizer.ggml.unknown_token_id", 100, n);
+    parts.normalizer.AddBert(true, true, true, true);
+    RETURN_IF_ERROR(parts.pre_tokenizer.AddRegexSplit(R"(\s+)", SplitBehavior::kRemoved).WithPrefix(gguf.path()));
+    RETURN_IF_ERROR(parts.pre_tokenizer.AddRegexSplit(kBertPunctuation, SplitBehavior::kIsolated)
+                        .WithPrefix(gguf.path()));
+    parts.wordpiece = std::make_unique<WordPieceModel>(
+        parts.vocab, WordPieceOptions{.word_prefix = kSpaceMark, .continuing_prefix = "", .unk_id = unk,
+                                      .max_input_chars_per_word = 0});
+    parts.decode_style = DecodeStyle::kSentencePiece;
+    parts.strip_leading_space = true;
+    add_bos = true;
+    add_eos = true;
   } else {
     return Unimplemented(where + "tokenizer model '" + *model +
-                         "' is not supported (only 'llama' and 'gpt2')");
+                         "' is not supported (only 'llama', 'gpt2' and 'bert')");
   }
 
   add_bos = BoolKey(gguf, "tokenizer.ggml.add_bos_token", add_bos);

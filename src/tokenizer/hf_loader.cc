@@ -1,6 +1,7 @@
 // Tokenizer::FromHf: builds a PipelineTokenizer from a Hugging Face
 // tokenizer.json (model type BPE: byte-level as GPT-2/Llama-3/Qwen, or
-// SentencePiece-style with byte fallback as Llama-2/Mistral) and the optional
+// SentencePiece-style with byte fallback as Llama-2/Mistral; or WordPiece
+// with BertNormalizer/BertPreTokenizer as BERT-family embedders) and the optional
 // tokenizer_config.json beside it. Each JSON section maps onto one part:
 // normalizer -> Normalizer, pre_tokenizer -> PreTokenizer, model -> Vocab +
 // BpeModel, added_tokens -> SpecialTokenMatcher, post_processor -> the ids
@@ -90,6 +91,15 @@ Status AddNormalizer(const json& n, Normalizer* out) {
     out->AddReplace(p["String"].get<std::string>(), Str(n, "content"));
   } else if (type == "Strip") {
     out->AddStrip(Bool(n, "strip_left", true), Bool(n, "strip_right", true));
+  } else if (type == "BertNormalizer") {
+    const bool lowercase = Bool(n, "lowercase", true);
+    // strip_accents: null means "as lowercase".
+    out->AddBert(Bool(n, "clean_text", true), Bool(n, "handle_chinese_chars", true),
+                 Bool(n, "strip_accents", lowercase), lowercase);
+  } else if (type == "Lowercase") {
+    out->AddBert(false, false, false, true);
+  } else if (type == "StripAccents") {
+    out->AddBert(false, false, true, false);
   } else {
     return Unimplemented("normalizer '" + type + "' is not supported");
   }
@@ -125,7 +135,11 @@ Status AddPreTokenizer(const json& p, PreTokenizer* out, bool* byte_level) {
   }
   if (type == "Punctuation") {
     ASSIGN_OR_RETURN(SplitBehavior b, ParseBehavior(Str(p, "behavior")));
-    return out->AddRegexSplit(R"([\p{P}!-/:-@\[-`{-~])", b);
+    return out->AddRegexSplit(kBertPunctuation, b);
+  }
+  if (type == "BertPreTokenizer") {
+    RETURN_IF_ERROR(out->AddRegexSplit(R"(\s+)", SplitBehavior::kRemoved));
+    return out->AddRegexSplit(kBertPunctuation, SplitBehavior::kIsolated);
   }
   if (type == "Whitespace") {
     return out->AddRegexSplit(R"(\w+|[^\w\s]+)", SplitBehavior::kRemoved, /*invert=*/true);
@@ -192,6 +206,10 @@ void ParseDecoder(const json& d, TokenizerParts* parts) {
     parts->decode_style = DecodeStyle::kSentencePiece;
   } else if (type == "Strip") {
     parts->strip_leading_space = d.value("start", 0) > 0;
+  } else if (type == "WordPiece") {
+    parts->decode_style = DecodeStyle::kWordPiece;
+    parts->wordpiece_prefix = Str(d, "prefix", "##");
+    parts->wordpiece_cleanup = Bool(d, "cleanup", true);
   }
 }
 
@@ -208,8 +226,11 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromHf(const std::string& path) 
 
   const json& model = j.value("model", json::object());
   const std::string type = Str(model, "type", model.contains("merges") ? "BPE" : "");
-  if (type != "BPE") return fail(Unimplemented("model type '" + type + "' is not supported (only BPE)"));
-  if (!Str(model, "continuing_subword_prefix").empty() || !Str(model, "end_of_word_suffix").empty()) {
+  if (type != "BPE" && type != "WordPiece") {
+    return fail(Unimplemented("model type '" + type + "' is not supported (only BPE and WordPiece)"));
+  }
+  if (type == "BPE" &&
+      (!Str(model, "continuing_subword_prefix").empty() || !Str(model, "end_of_word_suffix").empty())) {
     return fail(Unimplemented("BPE with continuing_subword_prefix/end_of_word_suffix"));
   }
 
@@ -254,14 +275,23 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromHf(const std::string& path) 
     parts.specials.Add(content, id, special, Bool(a, "lstrip", false), Bool(a, "rstrip", false));
   }
 
+  if (type == "WordPiece") {
+    WordPieceOptions wp;
+    wp.continuing_prefix = Str(model, "continuing_subword_prefix", "##");
+    wp.max_input_chars_per_word = model.value("max_input_chars_per_word", size_t{100});
+    const std::string unk_token = Str(model, "unk_token", "[UNK]");
+    wp.unk_id = parts.vocab.Find(unk_token);
+    parts.wordpiece = std::make_unique<WordPieceModel>(parts.vocab, wp);
+    parts.wordpiece_prefix = wp.continuing_prefix;
+  }
   BpeOptions opts;
   opts.ignore_merges = Bool(model, "ignore_merges", false);
   opts.byte_fallback = byte_fallback;
   opts.fuse_unk = Bool(model, "fuse_unk", false);
   const std::string unk = Str(model, "unk_token");
   if (!unk.empty()) opts.unk_id = parts.vocab.Find(unk);
-  parts.bpe = std::make_unique<BpeModel>(opts);
-  for (const json& m : model.value("merges", json::array())) {
+  if (type == "BPE") parts.bpe = std::make_unique<BpeModel>(opts);
+  for (const json& m : type == "BPE" ? model.value("merges", json::array()) : json::array()) {
     if (m.is_string()) {
       parts.bpe->AddMergeLine(parts.vocab, m.get<std::string>());
     } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
@@ -277,7 +307,9 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromHf(const std::string& path) 
       !s.ok()) {
     return fail(s);
   }
-  parts.decode_style = parts.byte_level ? DecodeStyle::kByteLevel : DecodeStyle::kSentencePiece;
+  parts.decode_style = parts.byte_level ? DecodeStyle::kByteLevel
+                       : parts.wordpiece ? DecodeStyle::kWordPiece
+                                         : DecodeStyle::kSentencePiece;
   ParseDecoder(j.value("decoder", json()), &parts);
   if (Status s = ParsePostProcessor(j.value("post_processor", json()), parts.vocab,
                                     &parts.prefix_ids, &parts.suffix_ids);

@@ -188,4 +188,6 @@ std::string NfcNormalize(std::string_view text) {
   return out;
 }
 
+void CanonicalDecompose(uint32_t cp, std::vector<uint32_t>* out) { Decompose(cp, out); }
+
 }  // namespace pagoda

@@ -20,7 +20,7 @@ int HexDigit(char c) {
 }  // namespace
 
 PipelineTokenizer::PipelineTokenizer(TokenizerParts parts) : p_(std::move(parts)) {
-  PAGODA_CHECK((p_.spm != nullptr) != (p_.bpe != nullptr)) << "exactly one model";
+  PAGODA_CHECK((p_.spm != nullptr) + (p_.bpe != nullptr) + (p_.wordpiece != nullptr) == 1) << "exactly one model";
 }
 
 bool PipelineTokenizer::add_bos() const {
@@ -55,6 +55,10 @@ void PipelineTokenizer::EncodeText(std::string_view text, bool first_fragment,
   } else {
     p_.pre_tokenizer.Split(text, first_fragment, &words);
   }
+  if (p_.wordpiece) {
+    for (const std::string& word : words) p_.wordpiece->EncodeWord(p_.vocab, word, out);
+    return;
+  }
   std::string mapped;
   for (const std::string& word : words) {
     if (p_.byte_level) {
@@ -86,6 +90,35 @@ std::vector<int32_t> PipelineTokenizer::Encode(std::string_view text, bool add_s
   return out;
 }
 
+// Hugging Face's WordPiece decoder, one token at a time: a word start gets
+// a space before it (except the first token), a continuation loses its
+// prefix; cleanup then removes the space before punctuation and
+// contractions, which is local to the token because it only ever looks at
+// the token's own leading space.
+void PipelineTokenizer::AppendWordPiece(const std::string& piece, bool plain, bool started,
+                                        std::string* out) const {
+  const std::string& prefix = p_.wordpiece_prefix;
+  if (plain && !prefix.empty() && piece.starts_with(prefix)) {
+    out->append(piece, prefix.size());
+    return;
+  }
+  if (!started) {
+    *out += piece;
+    return;
+  }
+  if (p_.wordpiece_cleanup) {
+    static const char* kGlued[] = {".", "?", "!", ",", "n't", "'m", "'s", "'ve", "'re"};
+    for (const char* g : kGlued) {
+      if (piece.starts_with(g)) {
+        *out += piece;
+        return;
+      }
+    }
+  }
+  out->push_back(' ');
+  *out += piece;
+}
+
 void PipelineTokenizer::AppendTokenBytes(int32_t id, const DecodeOptions& options,
                                          DecodeState* state, std::string* out) const {
   if (!p_.vocab.Valid(id)) return;
@@ -105,6 +138,8 @@ void PipelineTokenizer::AppendTokenBytes(int32_t id, const DecodeOptions& option
     } else {
       *out += piece;  // added tokens are stored as their own text
     }
+  } else if (p_.decode_style == DecodeStyle::kWordPiece) {
+    AppendWordPiece(piece, plain, state->started, out);
   } else if (type == TokenType::kByte && piece.size() == 6 && HexDigit(piece[3]) >= 0 &&
              HexDigit(piece[4]) >= 0) {
     out->push_back(static_cast<char>(HexDigit(piece[3]) * 16 + HexDigit(piece[4])));

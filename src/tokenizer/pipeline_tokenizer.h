@@ -2,8 +2,8 @@
 // and Hugging Face loaders from parts: added/special-token matching, a
 // normaliser, a pre-tokenizer, the byte-level alphabet, and a model (score-
 // based SentencePiece BPE or rank-based BPE); decoding reverses the byte
-// mapping or SentencePiece's "▁" escaping. New formats (WordPiece, Unigram)
-// add a model kind here rather than a new class hierarchy.
+// mapping, SentencePiece's "▁" escaping or WordPiece's "##" joining. New
+// formats (Unigram) add a model kind here rather than a new class hierarchy.
 // Immutable after construction: Encode/Decode are safe from any thread.
 #pragma once
 
@@ -19,12 +19,14 @@
 #include "tokenizer/spm_model.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/vocab.h"
+#include "tokenizer/wordpiece_model.h"
 
 namespace pagoda {
 
 enum class DecodeStyle {
   kByteLevel,      // pieces are GPT-2 byte-alphabet strings
   kSentencePiece,  // "▁" is a space, <0xNN> tokens are bytes
+  kWordPiece,      // words joined by spaces, "##" continuations glued on
 };
 
 struct TokenizerParts {
@@ -36,6 +38,7 @@ struct TokenizerParts {
   // Exactly one model.
   std::unique_ptr<SpmModel> spm;
   std::unique_ptr<BpeModel> bpe;
+  std::unique_ptr<WordPieceModel> wordpiece;
   // What Encode(add_special=true) puts around the ids.
   std::vector<int32_t> prefix_ids;
   std::vector<int32_t> suffix_ids;
@@ -44,6 +47,10 @@ struct TokenizerParts {
   DecodeStyle decode_style = DecodeStyle::kByteLevel;
   // SentencePiece's dummy prefix: drop one leading space of the decoded text.
   bool strip_leading_space = false;
+  // kWordPiece: the continuation prefix, and Hugging Face's cleanup (no
+  // space before . , ! ? and English contractions).
+  std::string wordpiece_prefix = "##";
+  bool wordpiece_cleanup = true;
 };
 
 class PipelineTokenizer final : public Tokenizer {
@@ -66,6 +73,7 @@ class PipelineTokenizer final : public Tokenizer {
 
  private:
   void EncodeText(std::string_view text, bool first_fragment, std::vector<int32_t>* out) const;
+  void AppendWordPiece(const std::string& piece, bool plain, bool started, std::string* out) const;
   TokenizerParts p_;
 };
 

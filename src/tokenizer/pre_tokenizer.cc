@@ -9,6 +9,8 @@ namespace pagoda {
 const char kGpt2Regex[] =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
+const char kBertPunctuation[] = R"([\p{P}!-/:-@\[-`{-~])";
+
 Status PreTokenizer::AddRegexSplit(const std::string& pattern, SplitBehavior behavior,
                                    bool invert) {
   ASSIGN_OR_RETURN(auto regex, Regex::Compile(pattern));

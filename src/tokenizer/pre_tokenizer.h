@@ -22,6 +22,9 @@ enum class SplitBehavior { kIsolated, kRemoved, kMergedWithPrevious, kMergedWith
 
 // GPT-2's pattern, as Hugging Face's ByteLevel pre-tokenizer uses it.
 extern const char kGpt2Regex[];
+// One punctuation character as BERT sees it: Unicode P* or ASCII
+// punctuation/symbols (Hugging Face's BertPreTokenizer and Punctuation).
+extern const char kBertPunctuation[];
 
 class PreTokenizer {
  public:

@@ -74,10 +74,10 @@ TEST(GgufLoaderTest, Errors) {
   ASSERT_FALSE(a.ok());
   EXPECT_NE(a.status().message().find("no-such-pre"), std::string::npos);
 
-  GgufWriter bert;
-  bert.SetString("tokenizer.ggml.model", "bert");
-  bert.SetStringArray("tokenizer.ggml.tokens", {"[PAD]", "a"});
-  auto b = Build(bert, "bert");
+  GgufWriter t5;
+  t5.SetString("tokenizer.ggml.model", "t5");
+  t5.SetStringArray("tokenizer.ggml.tokens", {"<pad>", "a"});
+  auto b = Build(t5, "t5");
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().code(), StatusCode::kUnimplemented);
 

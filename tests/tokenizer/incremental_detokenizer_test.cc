@@ -153,7 +153,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"tokenizers/llama3", true, false},
                       Case{"tokenizers/qwen3", true, true},
                       Case{"vocab-tests/ggml-vocab-llama-spm.gguf", false, false},
-                      Case{"stories260K/stories260K.gguf", false, false}),
+                      Case{"stories260K/stories260K.gguf", false, false},
+                      Case{"vocab-tests/ggml-vocab-bert-bge.gguf", false, false}),
     [](const ::testing::TestParamInfo<Case>& info) {
       std::string name = info.param.path;
       for (char& ch : name) {

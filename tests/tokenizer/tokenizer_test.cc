@@ -229,11 +229,11 @@ TEST(TokenizerTest, BadInputsAreErrors) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("tokenizer.json"), std::string::npos);
   {
-    std::ofstream(dir + "/tokenizer.json") << R"({"model": {"type": "WordPiece", "vocab": {"a": 0}}})";
+    std::ofstream(dir + "/tokenizer.json") << R"({"model": {"type": "Unigram", "vocab": [["a", 0.0]]}})";
   }
   bad = Tokenizer::FromHf(dir);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("WordPiece"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("Unigram"), std::string::npos);
 }
 
 }  // namespace

@@ -179,6 +179,57 @@ TEST(VocabTest, LlamaBpeThroughHfTokenizerJson) { RunHf("llama-bpe", "llama3"); 
 TEST(VocabTest, DeepseekLlm) { RunGguf("deepseek-llm"); }
 TEST(VocabTest, Falcon) { RunGguf("falcon"); }
 TEST(VocabTest, Phi3) { RunGguf("phi-3"); }
+TEST(VocabTest, BertBge) { RunGguf("bert-bge"); }
+
+// Writes the bert-bge vocabulary back as the Hugging Face tokenizer.json it
+// was converted from (word starts bare, continuations "##", BertNormalizer,
+// BertPreTokenizer, BertProcessing, WordPiece decoder).
+std::string WriteHfWordPieceJson(const GgufFile& gguf, const std::string& dir) {
+  using nlohmann::json;
+  const std::vector<std::string>& pieces = *gguf.GetStringArray("tokenizer.ggml.tokens");
+  const std::string mark = "\xe2\x96\x81";
+  json vocab = json::object();
+  json added = json::array();
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const std::string& p = pieces[i];
+    const bool special = p.size() > 2 && p.front() == '[' && p.back() == ']' && !p.starts_with("[unused");
+    std::string hf = p.starts_with(mark) ? p.substr(mark.size()) : (special || p.starts_with("[unused") ? p : "##" + p);
+    vocab[hf] = i;
+    if (special) added.push_back({{"id", i}, {"content", p}, {"special", true}});
+  }
+  json j = {
+      {"model", {{"type", "WordPiece"}, {"unk_token", "[UNK]"}, {"continuing_subword_prefix", "##"},
+                 {"max_input_chars_per_word", 100}, {"vocab", vocab}}},
+      {"normalizer", {{"type", "BertNormalizer"}, {"clean_text", true}, {"handle_chinese_chars", true},
+                      {"strip_accents", nullptr}, {"lowercase", true}}},
+      {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
+      {"added_tokens", added},
+      {"post_processor", {{"type", "BertProcessing"}, {"sep", {"[SEP]", 102}}, {"cls", {"[CLS]", 101}}}},
+      {"decoder", {{"type", "WordPiece"}, {"prefix", "##"}, {"cleanup", true}}},
+  };
+  const std::string path = dir + "/tokenizer.json";
+  std::ofstream(path) << j.dump();
+  return path;
+}
+
+TEST(VocabTest, BertBgeThroughHfTokenizerJson) {
+  const std::string rel = "vocab-tests/ggml-vocab-bert-bge.gguf";
+  if (!HaveSharedModel(rel)) GTEST_SKIP() << "needs " << SharedModelPath(rel);
+  auto gguf = GgufFile::Open(SharedModelPath(rel));
+  ASSERT_TRUE(gguf.ok()) << gguf.status().ToString();
+  const std::string dir = testing::MakeTempDir("tok_hf_wp_");
+  ASSERT_FALSE(dir.empty());
+  auto tok = Tokenizer::FromHf(WriteHfWordPieceJson(**gguf, dir));
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  EXPECT_EQ(RunCases(**tok, rel), 0);
+  const std::vector<int32_t> ids = (*tok)->Encode("Hello, World! Don't stop.", true);
+  EXPECT_EQ(ids.front(), 101);
+  EXPECT_EQ(ids.back(), 102);
+  // The decoder's cleanup works token by token, so it glues punctuation to
+  // the word before but leaves the apostrophe of "don ' t" spaced (the
+  // whole-string clean-up is transformers', not the tokenizer's).
+  EXPECT_EQ((*tok)->Decode(ids), "hello, world! don ' t stop.");
+}
 
 }  // namespace
 }  // namespace pagoda
