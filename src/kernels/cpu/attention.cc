@@ -1,8 +1,9 @@
 // Paged attention over the block-table KV cache, reading K/V in place (never
-// gathering a copy). One task per (query token, head); each task runs a
-// two-pass softmax in float: scores with the running max, then exp-weights
-// and the weighted sum of V. A task's arithmetic depends only on its own
-// sequence, so results are batch invariant.
+// gathering a copy). The work is cut into tiles: a few consecutive query
+// tokens of one sequence times the query heads of one kv head, so each K/V
+// row loaded serves up to eight query rows (prefill is then compute-bound
+// on FMAs, not on loads). The arithmetic per query row is fixed in
+// attention.h; this file holds the driver and the portable tile kernel.
 #include "kernels/cpu/attention.h"
 
 #include <algorithm>
@@ -10,20 +11,49 @@
 #include <vector>
 
 #include "base/check.h"
-#include "kernels/cpu/vec.h"
 
 namespace pagoda::cpu {
 
+void AttendTilePortable(const AttentionTile& t) {
+  const int hd = t.head_dim;
+  for (int i = 0; i < t.num_queries; ++i) {
+    const float* q = t.q[i];
+    float* s = t.scores + i * t.scores_stride;
+    float m = -INFINITY;
+    for (int p = 0; p <= t.pos[i]; ++p) {
+      const float* k = t.K(p);
+      float acc = 0.0f;
+      for (int d = 0; d < hd; ++d) acc = std::fma(q[d], k[d], acc);
+      s[p] = acc * t.scale;
+      m = std::max(m, s[p]);
+    }
+    float denom = 0.0f;
+    for (int p = 0; p <= t.pos[i]; ++p) {
+      s[p] = std::exp(s[p] - m);
+      denom += s[p];
+    }
+    float* o = t.out[i];
+    for (int d = 0; d < hd; ++d) o[d] = 0.0f;
+    for (int p = 0; p <= t.pos[i]; ++p) {
+      const float* v = t.V(p);
+      for (int d = 0; d < hd; ++d) o[d] = std::fma(s[p], v[d], o[d]);
+    }
+    const float inv = 1.0f / denom;
+    for (int d = 0; d < hd; ++d) o[d] *= inv;
+  }
+}
+
 namespace {
 
-struct VecOps {
-  float (*dot)(const float*, const float*, int64_t);
-  void (*axpy)(float, const float*, float*, int64_t);
+struct TileSpec {
+  int seq;
+  int kv_head;
+  int t_begin, t_end;  // query tokens (global row indices)
 };
 
-float* ScratchScores(int64_t n) {
+float* Scratch(size_t n) {
   thread_local std::vector<float> buf;
-  if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
+  if (buf.size() < n) buf.resize(n);
   return buf.data();
 }
 
@@ -35,56 +65,67 @@ void PagedAttentionOn(Isa isa, const float* q, const float* k_cache, const float
   CHECK_GT(num_kv_heads, 0);
   CHECK_EQ(num_heads % num_kv_heads, 0);
   if (meta.num_seqs <= 0) return;
-  const VecOps ops = isa == Isa::kAvx2 ? VecOps{avx2::Dot, avx2::Axpy}
-                                       : VecOps{DotPortable, AxpyPortable};
   const int group = num_heads / num_kv_heads;
   const int64_t kv_width = static_cast<int64_t>(num_kv_heads) * head_dim;
-  const int64_t num_tokens = meta.query_start_loc[meta.num_seqs];
+  // Tokens per tile: the group's heads times this many tokens fill a tile.
+  const int tokens_per_tile = std::max(1, kMaxTileQueries / group);
+  // The AVX2 tile wants whole 8-float vectors of head_dim (every real model
+  // has them); other sizes take the portable tile, which gives the same bits.
+  const bool avx2 = isa == Isa::kAvx2 && head_dim % 8 == 0 && head_dim <= 512;
 
-  // Which sequence each query token belongs to.
-  std::vector<int32_t> seq_of(static_cast<size_t>(num_tokens));
+  // Tiles ordered sequence, kv head, tokens: the pool's contiguous split
+  // then hands each thread whole kv heads of a prompt, which balances the
+  // causal (triangular) work.
+  std::vector<TileSpec> tiles;
   for (int s = 0; s < meta.num_seqs; ++s) {
-    for (int32_t t = meta.query_start_loc[s]; t < meta.query_start_loc[s + 1]; ++t) seq_of[t] = s;
+    for (int g = 0; g < num_kv_heads; ++g) {
+      for (int t = meta.query_start_loc[s]; t < meta.query_start_loc[s + 1]; t += tokens_per_tile) {
+        tiles.push_back({s, g, t, std::min(meta.query_start_loc[s + 1], t + tokens_per_tile)});
+      }
+    }
   }
 
-  auto task = [&](int64_t begin, int64_t end) {
+  auto run = [&](int64_t begin, int64_t end) {
     for (int64_t idx = begin; idx < end; ++idx) {
-      const int64_t t = idx / num_heads;
-      const int h = static_cast<int>(idx % num_heads);
-      const int s = seq_of[t];
-      const int q_len = meta.query_start_loc[s + 1] - meta.query_start_loc[s];
-      const int pos = meta.seq_lens[s] - q_len + static_cast<int>(t - meta.query_start_loc[s]);
-      const int32_t* table = meta.block_tables + static_cast<int64_t>(s) * meta.max_blocks_per_seq;
-      const int64_t head_off = static_cast<int64_t>(h / group) * head_dim;
-      const float* qv = q + (t * num_heads + h) * head_dim;
-      float* o = out + (t * num_heads + h) * head_dim;
-
-      float* scores = ScratchScores(pos + 1);
-      float max_score = -INFINITY;
-      for (int p = 0; p <= pos; ++p) {
-        const int64_t slot =
-            static_cast<int64_t>(table[p / meta.block_size]) * meta.block_size + p % meta.block_size;
-        scores[p] = ops.dot(qv, k_cache + slot * kv_width + head_off, head_dim) * scale;
-        max_score = std::max(max_score, scores[p]);
+      const TileSpec& ts = tiles[static_cast<size_t>(idx)];
+      const int q_len = meta.query_start_loc[ts.seq + 1] - meta.query_start_loc[ts.seq];
+      const int first_pos = meta.seq_lens[ts.seq] - q_len;
+      AttentionTile tile;
+      tile.k_cache = k_cache;
+      tile.v_cache = v_cache;
+      tile.block_table = meta.block_tables + static_cast<int64_t>(ts.seq) * meta.max_blocks_per_seq;
+      tile.block_size = meta.block_size;
+      tile.kv_width = kv_width;
+      tile.head_off = static_cast<int64_t>(ts.kv_head) * head_dim;
+      tile.head_dim = head_dim;
+      tile.scale = scale;
+      int n = 0;
+      for (int t = ts.t_begin; t < ts.t_end; ++t) {
+        for (int j = 0; j < group; ++j) {
+          const int64_t h = static_cast<int64_t>(ts.kv_head) * group + j;
+          tile.q[n] = q + (t * num_heads + h) * head_dim;
+          tile.out[n] = out + (t * num_heads + h) * head_dim;
+          tile.pos[n] = first_pos + (t - meta.query_start_loc[ts.seq]);
+          ++n;
+        }
       }
-      for (int d = 0; d < head_dim; ++d) o[d] = 0.0f;
-      float denom = 0.0f;
-      for (int p = 0; p <= pos; ++p) {
-        const float e = std::exp(scores[p] - max_score);
-        denom += e;
-        const int64_t slot =
-            static_cast<int64_t>(table[p / meta.block_size]) * meta.block_size + p % meta.block_size;
-        ops.axpy(e, v_cache + slot * kv_width + head_off, o, head_dim);
+      tile.num_queries = n;
+      tile.min_pos = *std::min_element(tile.pos, tile.pos + n);
+      tile.max_pos = *std::max_element(tile.pos, tile.pos + n);
+      tile.scores_stride = tile.max_pos + 9;
+      tile.scores = Scratch(static_cast<size_t>(n * tile.scores_stride));
+      if (avx2) {
+        avx2::AttendTile(tile);
+      } else {
+        AttendTilePortable(tile);
       }
-      const float inv = 1.0f / denom;
-      for (int d = 0; d < head_dim; ++d) o[d] *= inv;
     }
   };
-  const int64_t num_tasks = num_tokens * num_heads;
+  const int64_t num_tiles = static_cast<int64_t>(tiles.size());
   if (pool == nullptr) {
-    task(0, num_tasks);
+    run(0, num_tiles);
   } else {
-    pool->ParallelFor(num_tasks, task, 1);
+    pool->ParallelFor(num_tiles, run, 1);
   }
 }
 

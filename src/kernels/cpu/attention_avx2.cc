@@ -1,0 +1,160 @@
+// AVX2/FMA attention tile (compiled with -mavx2 -mfma), arithmetic as fixed
+// in attention.h.
+//
+// Scores: eight positions at a time. Their K rows are transposed once into
+// [head_dim][8] so each lane carries one position's fma chain over d, and
+// every query of the tile reuses the transposed block: no horizontal sums.
+// Output: per position, e_p * V row accumulated into registers that hold a
+// slice of head_dim for every query of the tile, so each V row is loaded
+// once per tile.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "base/check.h"
+#include "kernels/cpu/attention.h"
+
+namespace pagoda::avx2 {
+
+namespace {
+
+#define PAGODA_AUNROLL _Pragma("GCC unroll 16")
+
+constexpr int kMaxHeadDim = 512;
+
+inline void Transpose8(__m256 r[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
+  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+// Scores of queries [i0, i0 + I) for the 8 positions whose transposed K is
+// kt: lane j of query i is s_{p0 + j}.
+template <int I>
+void ScoreBlock(const cpu::AttentionTile& t, const float* kt, int i0, int p0) {
+  __m256 acc[I];
+  PAGODA_AUNROLL
+  for (int i = 0; i < I; ++i) acc[i] = _mm256_setzero_ps();
+  for (int d = 0; d < t.head_dim; ++d) {
+    const __m256 k = _mm256_load_ps(kt + 8 * d);
+    PAGODA_AUNROLL
+    for (int i = 0; i < I; ++i) acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(t.q[i0 + i][d]), k, acc[i]);
+  }
+  const __m256 scale = _mm256_set1_ps(t.scale);
+  PAGODA_AUNROLL
+  for (int i = 0; i < I; ++i) {
+    _mm256_storeu_ps(t.scores + (i0 + i) * t.scores_stride + p0, _mm256_mul_ps(acc[i], scale));
+  }
+}
+
+// Output slice [d0, d0 + 8W) of all N queries.
+template <int N, int W>
+void OutputSlice(const cpu::AttentionTile& t, int d0, const float* inv) {
+  __m256 acc[N][W];
+  PAGODA_AUNROLL
+  for (int i = 0; i < N; ++i) {
+    PAGODA_AUNROLL
+    for (int w = 0; w < W; ++w) acc[i][w] = _mm256_setzero_ps();
+  }
+  auto step = [&](int p, bool masked) {
+    const float* v = t.V(p) + d0;
+    __m256 vv[W];
+    PAGODA_AUNROLL
+    for (int w = 0; w < W; ++w) vv[w] = _mm256_loadu_ps(v + 8 * w);
+    PAGODA_AUNROLL
+    for (int i = 0; i < N; ++i) {
+      if (masked && p > t.pos[i]) continue;
+      const __m256 e = _mm256_set1_ps(t.scores[i * t.scores_stride + p]);
+      PAGODA_AUNROLL
+      for (int w = 0; w < W; ++w) acc[i][w] = _mm256_fmadd_ps(e, vv[w], acc[i][w]);
+    }
+  };
+  for (int p = 0; p <= t.min_pos; ++p) step(p, false);
+  for (int p = t.min_pos + 1; p <= t.max_pos; ++p) step(p, true);
+  PAGODA_AUNROLL
+  for (int i = 0; i < N; ++i) {
+    const __m256 s = _mm256_set1_ps(inv[i]);
+    PAGODA_AUNROLL
+    for (int w = 0; w < W; ++w) _mm256_storeu_ps(t.out[i] + d0 + 8 * w, _mm256_mul_ps(acc[i][w], s));
+  }
+}
+
+template <int N>
+void Attend(const cpu::AttentionTile& t) {
+  const int hd = t.head_dim;
+  alignas(32) float kt[kMaxHeadDim * 8];
+  // Scores, eight positions at a time. Lanes past the end of the context
+  // (or past a query's own position) use a repeated valid row; nothing
+  // reads those scores.
+  for (int p0 = 0; p0 <= t.max_pos; p0 += 8) {
+    const int last = std::min(7, t.max_pos - p0);
+    const float* rows[8];
+    for (int j = 0; j < 8; ++j) rows[j] = t.K(p0 + std::min(j, last));
+    for (int d0 = 0; d0 < hd; d0 += 8) {
+      __m256 r[8];
+      PAGODA_AUNROLL
+      for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(rows[j] + d0);
+      Transpose8(r);
+      PAGODA_AUNROLL
+      for (int j = 0; j < 8; ++j) _mm256_store_ps(kt + 8 * (d0 + j), r[j]);
+    }
+    if constexpr (N >= 4) {
+      ScoreBlock<4>(t, kt, 0, p0);
+      if constexpr (N == 8) ScoreBlock<4>(t, kt, 4, p0);
+      if constexpr (N > 4 && N < 8) ScoreBlock<N - 4>(t, kt, 4, p0);
+    } else {
+      ScoreBlock<N>(t, kt, 0, p0);
+    }
+  }
+  // Softmax weights, in place, in position order.
+  float inv[N];
+  for (int i = 0; i < N; ++i) {
+    float* s = t.scores + i * t.scores_stride;
+    float m = -INFINITY;
+    for (int p = 0; p <= t.pos[i]; ++p) m = std::max(m, s[p]);
+    float denom = 0.0f;
+    for (int p = 0; p <= t.pos[i]; ++p) {
+      s[p] = std::exp(s[p] - m);
+      denom += s[p];
+    }
+    inv[i] = 1.0f / denom;
+  }
+  // Weighted sum of V: N * W accumulators stay within 16 registers.
+  constexpr int W = N <= 2 ? 8 : (N <= 4 ? 4 : 2);
+  int d0 = 0;
+  for (; d0 + 8 * W <= hd; d0 += 8 * W) OutputSlice<N, W>(t, d0, inv);
+  for (; d0 < hd; d0 += 8) OutputSlice<N, 1>(t, d0, inv);
+}
+
+}  // namespace
+
+void AttendTile(const cpu::AttentionTile& t) {
+  CHECK(t.head_dim % 8 == 0 && t.head_dim <= kMaxHeadDim) << "AttendTile: head_dim " << t.head_dim;
+  switch (t.num_queries) {
+    case 1: Attend<1>(t); return;
+    case 2: Attend<2>(t); return;
+    case 3: Attend<3>(t); return;
+    case 4: Attend<4>(t); return;
+    case 5: Attend<5>(t); return;
+    case 6: Attend<6>(t); return;
+    case 7: Attend<7>(t); return;
+    case 8: Attend<8>(t); return;
+    default: CHECK(false) << "AttendTile: " << t.num_queries << " queries";
+  }
+}
+
+}  // namespace pagoda::avx2
