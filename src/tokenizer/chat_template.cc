@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "formats/gguf.h"
+#include "tokenizer/json_file.h"
 
 namespace pagoda {
 namespace {
@@ -20,12 +21,7 @@ StatusOr<std::string> ReadFile(const std::string& path) {
   return ss.str();
 }
 
-StatusOr<ordered_json> ReadJson(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  ordered_json j = ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return InvalidArgument(path + ": not valid JSON");
-  return j;
-}
+StatusOr<ordered_json> ReadJson(const std::string& path) { return ReadOrderedJsonFile(path); }
 
 // "chat_template" is a string, or a list of {"name", "template"}.
 StatusOr<std::string> PickTemplate(const ordered_json& value, const std::string& name, const std::string& where) {

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tokenizer/json_file.h"
 #include "tokenizer/pipeline_tokenizer.h"
 #include "tokenizer/tokenizer.h"
 
@@ -25,15 +26,7 @@ namespace {
 
 using nlohmann::json;
 
-StatusOr<json> ReadJson(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot open " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json j = json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return InvalidArgument(path + ": not valid JSON");
-  return j;
-}
+StatusOr<json> ReadJson(const std::string& path) { return ReadJsonFile(path); }
 
 std::string Str(const json& j, const char* key, const std::string& fallback = "") {
   auto it = j.find(key);

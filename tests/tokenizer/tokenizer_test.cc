@@ -227,7 +227,14 @@ TEST(TokenizerTest, BadInputsAreErrors) {
   }
   auto bad = Tokenizer::FromHf(dir);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("tokenizer.json"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("tokenizer.json:1:4: invalid JSON: syntax error"), std::string::npos)
+      << bad.status().message();
+  {
+    std::ofstream(dir + "/tokenizer.json") << "{\n  \"model\": {\n    \"type\": \"BPE\",,\n  }\n}";
+  }
+  bad = Tokenizer::FromHf(dir);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("tokenizer.json:3:19: invalid JSON"), std::string::npos) << bad.status().message();
   {
     std::ofstream(dir + "/tokenizer.json") << R"({"model": {"type": "Unigram", "vocab": [["a", 0.0]]}})";
   }
