@@ -110,7 +110,7 @@ struct Block32 {
 
   template <int R, int C>
   static void Tile(const uint8_t* const* w, const XRows& x, int64_t blocks, float* y,
-                   int64_t y_stride) {
+                   int64_t y_stride, int64_t prefetch) {
     constexpr size_t kBytes = W::kBlockBytes;
     __m256 acc[R][C];
     PAGODA_QUNROLL
@@ -120,6 +120,12 @@ struct Block32 {
     }
     for (int64_t b = 0; b < blocks; ++b) {
       typename W::State st[C];
+      if (prefetch != 0) {
+        PAGODA_QUNROLL
+        for (int c = 0; c < C; ++c) {
+          _mm_prefetch(reinterpret_cast<const char*>(w[c] + b * kBytes + prefetch), _MM_HINT_T0);
+        }
+      }
       PAGODA_QUNROLL
       for (int c = 0; c < C; ++c) st[c] = W::Prepare(w[c] + b * kBytes);
       PAGODA_QUNROLL

@@ -164,7 +164,7 @@ struct SuperBlock {
 
   template <int R, int C>
   static void Tile(const uint8_t* const* w, const XRows& x, int64_t blocks, float* y,
-                   int64_t y_stride) {
+                   int64_t y_stride, int64_t prefetch) {
     __m256 acc[R][C];
     float accm[R][C];
     PAGODA_QUNROLL
@@ -177,6 +177,15 @@ struct SuperBlock {
     }
     for (int64_t b = 0; b < blocks; ++b) {
       typename W::State st[C];
+      if (prefetch != 0) {
+        PAGODA_QUNROLL
+        for (int c = 0; c < C; ++c) {
+          for (size_t off = 0; off < W::kBlockBytes; off += 64) {
+            _mm_prefetch(reinterpret_cast<const char*>(w[c] + b * W::kBlockBytes + prefetch + off),
+                         _MM_HINT_T0);
+          }
+        }
+      }
       PAGODA_QUNROLL
       for (int c = 0; c < C; ++c) W::Prepare(w[c] + b * W::kBlockBytes, &st[c]);
       __m256i sum[R][C];

@@ -43,11 +43,15 @@ inline XRows RowsAt(const cpu::QuantizedActs& qa, int64_t m, int count) {
   return x;
 }
 
-// Drives a kernel K (K::template Tile<R, C>(w_rows, x, blocks, y, y_stride))
-// over all rows of qa and weight rows [n_begin, n_end). One x row (decode):
-// C = kDecodeCols weight rows per tile. Several: the rows go in blocks of
-// kRowBlock (their quantized data stays in L2 while every weight row of the
-// slice passes over them), R x kCols tiles inside a block.
+// Drives a kernel K (K::template Tile<R, C>(w_rows, x, blocks, y, y_stride,
+// prefetch)) over all rows of qa and weight rows [n_begin, n_end). One x row
+// (decode): C = kDecodeCols weight rows per tile, and each tile prefetches
+// the next tile's rows block by block (`prefetch` bytes ahead): a tile reads
+// C short rows side by side, too short a run for the hardware prefetcher to
+// get ahead of, and decode is bound by how fast weights arrive. Several x
+// rows: the rows go in blocks of kRowBlock (their quantized data stays in L2
+// while every weight row of the slice passes over them), R x kCols tiles
+// inside a block.
 template <class K>
 void Drive(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y, int64_t y_stride,
            int64_t n_begin, int64_t n_end) {
@@ -59,14 +63,15 @@ void Drive(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y, int64_
     constexpr int C = K::kDecodeCols;
     const XRows x = RowsAt(qa, 0, 1);
     int64_t n = n_begin;
+    const int64_t ahead = C * static_cast<int64_t>(w.row_bytes);
     for (; n + C <= n_end; n += C) {
       const uint8_t* wr[C];
       for (int c = 0; c < C; ++c) wr[c] = row_at(n + c);
-      K::template Tile<1, C>(wr, x, blocks, out(0, n), y_stride);
+      K::template Tile<1, C>(wr, x, blocks, out(0, n), y_stride, n + 2 * C <= n_end ? ahead : 0);
     }
     for (; n < n_end; ++n) {
       const uint8_t* wr[1] = {row_at(n)};
-      K::template Tile<1, 1>(wr, x, blocks, out(0, n), y_stride);
+      K::template Tile<1, 1>(wr, x, blocks, out(0, n), y_stride, 0);
     }
     return;
   }
@@ -76,15 +81,15 @@ void Drive(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y, int64_
     const int64_t m1 = std::min(rows, m0 + kRowBlock);
     auto all_rows = [&]<int CC>(const uint8_t* const* wr, int64_t n) {
       int64_t m = m0;
-      for (; m + R <= m1; m += R) K::template Tile<R, CC>(wr, RowsAt(qa, m, R), blocks, out(m, n), y_stride);
+      for (; m + R <= m1; m += R) K::template Tile<R, CC>(wr, RowsAt(qa, m, R), blocks, out(m, n), y_stride, 0);
       const int rest = static_cast<int>(m1 - m);
       if constexpr (R > 3) {
-        if (rest == 3) K::template Tile<3, CC>(wr, RowsAt(qa, m, 3), blocks, out(m, n), y_stride);
+        if (rest == 3) K::template Tile<3, CC>(wr, RowsAt(qa, m, 3), blocks, out(m, n), y_stride, 0);
       }
       if constexpr (R > 2) {
-        if (rest == 2) K::template Tile<2, CC>(wr, RowsAt(qa, m, 2), blocks, out(m, n), y_stride);
+        if (rest == 2) K::template Tile<2, CC>(wr, RowsAt(qa, m, 2), blocks, out(m, n), y_stride, 0);
       }
-      if (rest == 1) K::template Tile<1, CC>(wr, RowsAt(qa, m, 1), blocks, out(m, n), y_stride);
+      if (rest == 1) K::template Tile<1, CC>(wr, RowsAt(qa, m, 1), blocks, out(m, n), y_stride, 0);
     };
     int64_t n = n_begin;
     for (; n + C <= n_end; n += C) {

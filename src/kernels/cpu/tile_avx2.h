@@ -56,9 +56,11 @@ struct F32Format {
 #define PAGODA_UNROLL _Pragma("GCC unroll 32")
 
 // y[r * y_stride + c] = sum_k x[r][k] * w[c][k] for an R x C tile.
+// `prefetch` (bytes, 0 for none): each weight row's position that far ahead
+// is prefetched as the tile walks its rows (see Columns).
 template <class Fmt, int R, int C>
 void Tile(const uint8_t* const* w, const float* const* x, int64_t k_len, float* y,
-          int64_t y_stride) {
+          int64_t y_stride, int64_t prefetch = 0) {
   __m256 acc[R][C];
   PAGODA_UNROLL
   for (int r = 0; r < R; ++r) {
@@ -66,7 +68,14 @@ void Tile(const uint8_t* const* w, const float* const* x, int64_t k_len, float* 
     for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
   }
   const int64_t blocks = k_len / Fmt::kBlock;
+  constexpr int64_t kEvery = Fmt::kBlockBytes >= 64 ? 1 : 64 / Fmt::kBlockBytes;
   for (int64_t b = 0; b < blocks; ++b) {
+    if (prefetch != 0 && b % kEvery == 0) {
+      PAGODA_UNROLL
+      for (int c = 0; c < C; ++c) {
+        _mm_prefetch(reinterpret_cast<const char*>(w[c] + b * Fmt::kBlockBytes + prefetch), _MM_HINT_T0);
+      }
+    }
     typename Fmt::State st[C];
     PAGODA_UNROLL
     for (int c = 0; c < C; ++c) st[c] = Fmt::Prepare(w[c] + b * Fmt::kBlockBytes);
@@ -98,10 +107,10 @@ void Tile(const uint8_t* const* w, const float* const* x, int64_t k_len, float* 
 // Rows [m, m + R) of x against the C weight rows starting at `rows`.
 template <class Fmt, int R, int C>
 void RunTile(const uint8_t* const* rows, const float* x, int64_t m, int64_t k_len, float* y,
-             int64_t y_stride) {
+             int64_t y_stride, int64_t prefetch = 0) {
   const float* xr[R];
   for (int r = 0; r < R; ++r) xr[r] = x + (m + r) * k_len;
-  Tile<Fmt, R, C>(rows, xr, k_len, y + m * y_stride, y_stride);
+  Tile<Fmt, R, C>(rows, xr, k_len, y + m * y_stride, y_stride, prefetch);
 }
 
 // All rows of x against C weight rows: tiles of 4 rows, then the rest.
@@ -120,8 +129,10 @@ void AllRows(const uint8_t* const* rows, const float* x, int64_t num_rows, int64
 
 // `row_at(n)` gives weight row n's bytes; y[m * y_stride + (n - n_begin)]
 // receives the result. One x row (decode): 4 weight rows per tile so four
-// accumulators hide FMA latency. Several rows: 2 weight rows x 4 x-rows,
-// eight accumulators, each weight chunk used 4 times.
+// accumulators hide FMA latency, and the next tile's rows are prefetched
+// (four short rows side by side are too short a run for the hardware
+// prefetcher; decode waits on weight bytes). Several rows: 2 weight rows x
+// 4 x-rows, eight accumulators, each weight chunk used 4 times.
 template <class Fmt, class RowAt>
 void Columns(RowAt row_at, const float* x, int64_t num_rows, int64_t k_len, float* y,
              int64_t y_stride, int64_t n_begin, int64_t n_end) {
@@ -129,7 +140,9 @@ void Columns(RowAt row_at, const float* x, int64_t num_rows, int64_t k_len, floa
   if (num_rows == 1) {
     for (; n + 4 <= n_end; n += 4) {
       const uint8_t* rows[4] = {row_at(n), row_at(n + 1), row_at(n + 2), row_at(n + 3)};
-      RunTile<Fmt, 1, 4>(rows, x, 0, k_len, y + (n - n_begin), y_stride);
+      // Rows are contiguous in a mapped file: the next tile starts 4 rows on.
+      const int64_t ahead = n + 8 <= n_end ? row_at(n + 4) - row_at(n) : 0;
+      RunTile<Fmt, 1, 4>(rows, x, 0, k_len, y + (n - n_begin), y_stride, ahead);
     }
   } else {
     for (; n + 2 <= n_end; n += 2) {
