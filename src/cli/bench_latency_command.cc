@@ -3,10 +3,23 @@
 // ids (prefix caching off), generation ignores EOS so every sequence runs
 // the full --output-len. Prefill time runs from submission until every
 // sequence has its first token; decode time covers the remaining steps.
+// With --batch-size N it is also the many-sequence (aggregate decode)
+// benchmark.
+//
+// Beside the speeds it reports what bounds them: the machine's streaming
+// read bandwidth, measured in the same process with the engine's own
+// threads (before and after the timed runs: it drifts by +-15% between
+// runs on a shared machine), decode as a fraction of the limit that
+// bandwidth sets (weight bytes read per step / bandwidth), prefill as
+// achieved GFLOP/s, and the peak resident memory of the timed part (the
+// bandwidth buffer excluded) against model file + KV cache.
 #include <sys/resource.h>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <random>
 #include <set>
 #include <string>
@@ -16,6 +29,7 @@
 
 #include "cli/commands.h"
 #include "engine/llm_engine.h"
+#include "kernels/cpu/read_bandwidth.h"
 #include "kernels/ops.h"
 
 namespace pagoda {
@@ -28,10 +42,25 @@ struct LatencyArgs {
   int batch_size = 8;
   int threads = 0;
   int num_iters = 1;
+  int bandwidth_mib = 512;
   bool json = false;
 };
 
+// Peak resident set since the last ResetPeakRss(), in MiB: VmHWM, which
+// /proc/self/clear_refs can reset; getrusage's maximum where it cannot.
+bool ResetPeakRss() {
+  std::ofstream f("/proc/self/clear_refs");
+  f << "5";
+  f.flush();
+  return static_cast<bool>(f);
+}
+
 double PeakRssMib() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
+  }
   struct rusage ru {};
   ::getrusage(RUSAGE_SELF, &ru);
   return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is KiB on Linux
@@ -78,6 +107,61 @@ RunTimes RunOnce(LLMEngine& engine, const LatencyArgs& a, uint64_t seed) {
   r.decode_s = std::chrono::duration<double>(t2 - t1).count();
   return r;
 }
+
+int64_t MatrixBytes(const WeightMatrix& w) { return w.rows * static_cast<int64_t>(w.row_bytes); }
+
+// Bytes of weights one forward step reads whatever its batch: every layer
+// matrix and the output matrix (the embedding contributes one row per
+// token, left out).
+int64_t WeightBytesPerStep(const Model& m) {
+  int64_t bytes = MatrixBytes(m.weights().lm_head);
+  for (const LayerWeights& l : m.weights().layers) {
+    for (const WeightMatrix* w : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj,
+                                  &l.up_proj, &l.down_proj}) {
+      bytes += MatrixBytes(*w);
+    }
+  }
+  return bytes;
+}
+
+// Multiply-adds x 2 of one prefill: every prompt token through every layer
+// matrix, attention over its causal context (QK^T and PV), and the output
+// matrix for the one position per sequence that samples.
+double PrefillFlops(const Model& m, int batch, int input_len) {
+  const ModelConfig& c = m.config();
+  double layer_params = 0;
+  for (const WeightMatrix* w : {&m.weights().layers[0].q_proj, &m.weights().layers[0].k_proj,
+                                &m.weights().layers[0].v_proj, &m.weights().layers[0].o_proj,
+                                &m.weights().layers[0].gate_proj, &m.weights().layers[0].up_proj,
+                                &m.weights().layers[0].down_proj}) {
+    layer_params += static_cast<double>(w->rows) * static_cast<double>(w->cols);
+  }
+  const double n = input_len;
+  const double tokens = static_cast<double>(batch) * n;
+  const double attention = 4.0 * static_cast<double>(c.q_size()) * (n * (n + 1) / 2) * batch;
+  const double lm_head = 2.0 * static_cast<double>(c.vocab_size) * static_cast<double>(c.hidden_size) * batch;
+  return static_cast<double>(c.num_layers) * (2.0 * layer_params * tokens + attention) + lm_head;
+}
+
+struct Stats {
+  double mean = 0, min = 0, max = 0;
+};
+
+Stats Summarize(const std::vector<double>& v) {
+  Stats s;
+  if (v.empty()) return s;
+  s.min = *std::min_element(v.begin(), v.end());
+  s.max = *std::max_element(v.begin(), v.end());
+  for (double x : v) s.mean += x;
+  s.mean /= static_cast<double>(v.size());
+  return s;
+}
+
+double FileMib(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) return 0;
+  return static_cast<double>(st.st_size) / (1024.0 * 1024.0);
+}
 }  // namespace
 
 CommandRun AddBenchLatencyCommand(CLI::App& app) {
@@ -88,6 +172,9 @@ CommandRun AddBenchLatencyCommand(CLI::App& app) {
   app.add_option("--batch-size", a->batch_size, "Sequences run together")->check(CLI::PositiveNumber);
   app.add_option("--threads", a->threads, "CPU threads (default: all cores)");
   app.add_option("--num-iters", a->num_iters, "Measured runs (after one warm-up)")->check(CLI::PositiveNumber);
+  app.add_option("--bandwidth-mib", a->bandwidth_mib,
+                 "Buffer of the read-bandwidth probe, MiB (0: skip the probe)")
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("--json", a->json, "Print one JSON object");
   return [a]() -> int {
     EngineConfig cfg;
@@ -106,6 +193,13 @@ CommandRun AddBenchLatencyCommand(CLI::App& app) {
       return 1;
     }
     LLMEngine& e = **engine;
+    const Model& model = e.model();
+    const ModelConfig& mc = model.config();
+    const size_t probe_bytes = static_cast<size_t>(a->bandwidth_mib) << 20;
+    std::vector<double> bandwidth;  // best pass of each probe, GB/s
+    if (probe_bytes > 0) bandwidth.push_back(cpu::MeasureReadBandwidth(e.pool(), probe_bytes).best_gb_s);
+    // The probe's buffer is gone; from here the peak is the benchmark's own.
+    const bool rss_reset = ResetPeakRss();
     {  // Warm-up: touches the weights and grows the buffers.
       LatencyArgs w = *a;
       w.output_len = 2;
@@ -117,26 +211,50 @@ CommandRun AddBenchLatencyCommand(CLI::App& app) {
       prefill.push_back(static_cast<double>(a->batch_size) * a->input_len / t.prefill_s);
       if (a->output_len > 1) decode.push_back(static_cast<double>(a->batch_size) * (a->output_len - 1) / t.decode_s);
     }
-    auto mean = [](const std::vector<double>& v) {
-      double s = 0;
-      for (double x : v) s += x;
-      return v.empty() ? 0.0 : s / static_cast<double>(v.size());
-    };
     const double rss = PeakRssMib();
+    if (probe_bytes > 0) bandwidth.push_back(cpu::MeasureReadBandwidth(e.pool(), probe_bytes).best_gb_s);
+
+    const Stats pf = Summarize(prefill), dc = Summarize(decode);
+    const double bw = bandwidth.empty() ? 0 : *std::max_element(bandwidth.begin(), bandwidth.end());
+    const double weight_bytes = static_cast<double>(WeightBytesPerStep(model));
+    // One decode step serves batch_size tokens and reads the weights once.
+    const double limit_tokens_per_s = bw > 0 ? bw * 1e9 / weight_bytes * a->batch_size : 0;
+    const double bw_fraction = limit_tokens_per_s > 0 ? dc.mean / limit_tokens_per_s : 0;
+    const double gflops_per_prefill = PrefillFlops(model, a->batch_size, a->input_len) / 1e9;
+    const double tokens_per_prefill = static_cast<double>(a->batch_size) * a->input_len;
+    const double prefill_gflops = pf.mean * gflops_per_prefill / tokens_per_prefill;
+    const double kv_mib = static_cast<double>(cfg.cache.num_kv_blocks) * cfg.cache.block_size *
+                          static_cast<double>(mc.num_layers * mc.kv_size()) * 2 * sizeof(float) /
+                          (1024.0 * 1024.0);
+    const double file_mib = FileMib(cfg.model.model);
     if (a->json) {
       nlohmann::json j = {{"model", cfg.model.model}, {"input_len", a->input_len},
                           {"output_len", a->output_len}, {"batch_size", a->batch_size},
                           {"threads", e.pool()->num_threads()}, {"isa", KernelIsa()},
-                          {"prefill_tokens_per_s", mean(prefill)}, {"decode_tokens_per_s", mean(decode)},
-                          {"prefill_runs", prefill}, {"decode_runs", decode}, {"peak_rss_mib", rss}};
+                          {"prefill_tokens_per_s", pf.mean}, {"decode_tokens_per_s", dc.mean},
+                          {"prefill_runs", prefill}, {"decode_runs", decode},
+                          {"prefill_gflops", prefill_gflops},
+                          {"read_bandwidth_gb_s", bw}, {"read_bandwidth_probes_gb_s", bandwidth},
+                          {"weight_bytes_per_step", weight_bytes},
+                          {"decode_bandwidth_limit_tokens_per_s", limit_tokens_per_s},
+                          {"decode_bandwidth_fraction", bw_fraction},
+                          {"peak_rss_mib", rss}, {"peak_rss_reset", rss_reset},
+                          {"model_file_mib", file_mib}, {"kv_cache_mib", kv_mib}};
       std::printf("%s\n", j.dump().c_str());
     } else {
-      std::printf("model: %s\nthreads: %d (%s kernels)\nbatch %d, input %d, output %d, %d run(s)\n",
-                  cfg.model.model.c_str(), e.pool()->num_threads(), KernelIsa(), a->batch_size,
-                  a->input_len, a->output_len, a->num_iters);
-      std::printf("prompt processing: %10.2f tokens/s\n", mean(prefill));
-      std::printf("decode:            %10.2f tokens/s\n", mean(decode));
-      std::printf("peak RSS:          %10.1f MiB\n", rss);
+      std::printf("model: %s (%.1f MiB)\nthreads: %d (%s kernels)\nbatch %d, input %d, output %d, %d run(s)\n",
+                  cfg.model.model.c_str(), file_mib, e.pool()->num_threads(), KernelIsa(),
+                  a->batch_size, a->input_len, a->output_len, a->num_iters);
+      std::printf("read bandwidth:    %10.2f GB/s (best pass; probes:", bw);
+      for (double b : bandwidth) std::printf(" %.2f", b);
+      std::printf(")\n");
+      std::printf("prompt processing: %10.2f tokens/s (runs %.2f .. %.2f), %.1f GFLOP/s\n", pf.mean,
+                  pf.min, pf.max, prefill_gflops);
+      std::printf("decode:            %10.2f tokens/s (runs %.2f .. %.2f), %.0f%% of the bandwidth limit "
+                  "(%.1f MB of weights per step -> %.2f tokens/s)\n",
+                  dc.mean, dc.min, dc.max, 100 * bw_fraction, weight_bytes / 1e6, limit_tokens_per_s);
+      std::printf("peak RSS:          %10.1f MiB (model file %.1f + KV cache %.1f = %.1f MiB)\n", rss,
+                  file_mib, kv_mib, file_mib + kv_mib);
     }
     return 0;
   };
