@@ -4,7 +4,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import OpenAI from 'openai';
 
 const BIN = process.env.PAGODA_BIN;
@@ -24,9 +27,9 @@ function freePort() {
 }
 
 // Starts `pagoda serve` and resolves once it prints its listening address.
-async function startServer(extraArgs = []) {
+async function startServer(extraArgs = [], model = modelArgs) {
   const port = await freePort();
-  const args = ['serve', ...modelArgs, '--host', '127.0.0.1', '--port', String(port),
+  const args = ['serve', ...model, '--host', '127.0.0.1', '--port', String(port),
     '--served-model-name', NAME, '--threads', '1', ...extraArgs];
   const proc = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
@@ -61,6 +64,34 @@ async function metric(server, name) {
   const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(name + '{') || l.startsWith(name + ' '));
   return line === undefined ? NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+// Polls /metrics until nothing runs and no KV block is in use (aborts and
+// finished requests free their blocks at the next step boundary, a moment
+// after the client has its answer); returns the last values seen.
+async function waitIdle(server) {
+  let usage = NaN;
+  let running = NaN;
+  for (let i = 0; i < 200; i++) {
+    usage = await metric(server, 'pagoda:kv_cache_usage_perc');
+    running = await metric(server, 'pagoda:num_requests_running');
+    if (usage === 0 && running === 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { usage, running };
+}
+
+// The text of every choice of a completion, in index order, streamed or not.
+async function completionTexts(c, params) {
+  if (!params.stream) {
+    const r = await c.completions.create(params);
+    return [...r.choices].sort((a, b) => a.index - b.index).map((ch) => ch.text);
+  }
+  const texts = [];
+  for await (const chunk of await c.completions.create(params)) {
+    for (const ch of chunk.choices) texts[ch.index] = (texts[ch.index] ?? '') + (ch.text ?? '');
+  }
+  return texts;
 }
 
 let server;
@@ -159,31 +190,94 @@ test('n > 1, seeds, logprobs and stop strings', async () => {
   assert.ok(free.choices[0].text.startsWith(stopped.choices[0].text));
 });
 
-test('errors come back as the client raises them', async () => {
-  await assert.rejects(
-    client.completions.create({ model: NAME, prompt: 'x', n: 0 }),
-    (e) => e instanceof OpenAI.BadRequestError && e.status === 400 && e.param === 'n');
-  await assert.rejects(
-    client.completions.create({ model: NAME, prompt: 'x', top_p: 2 }),
-    (e) => e instanceof OpenAI.BadRequestError);
-  await assert.rejects(
-    client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] }),
-    (e) => e instanceof OpenAI.NotFoundError && e.status === 404);
-  const tooLong = 'word '.repeat(5000);
-  await assert.rejects(
-    client.completions.create({ model: NAME, prompt: tooLong, max_tokens: 1 }),
-    (e) => e instanceof OpenAI.BadRequestError);
-  // The server is still serving.
-  const ok = await client.completions.create({ model: NAME, prompt: 'still', max_tokens: 2 });
-  assert.equal(ok.choices.length, 1);
+// An OpenAI-style error body ({"error": {"message", "type", "param",
+// "code"}}) as the client raises it: an instance of `cls` with `status`,
+// and `param` when one is given.
+function isApiError(what, cls, status, param) {
+  return (e) => {
+    assert.ok(e instanceof cls, `${what}: got ${e?.constructor?.name}: ${e?.message}`);
+    assert.equal(e.status, status, what);
+    assert.equal(typeof e.error?.message, 'string', what);
+    assert.ok(e.error.message.length > 0, what);
+    assert.equal(typeof e.error.type, 'string', what);
+    assert.ok('param' in e.error && 'code' in e.error, what);
+    if (param !== undefined) assert.equal(e.param, param, what);
+    return true;
+  };
+}
+
+async function stillServes(c, what) {
+  const ok = await c.completions.create({ model: NAME, prompt: 'still', max_tokens: 2 });
+  assert.equal(ok.choices.length, 1, `a good request after: ${what}`);
+}
+
+test('every bad request gets its status and error body, and the server keeps serving', async () => {
+  const long = 'word '.repeat(5000);  // far past stories260K's 512-token context
+  const cmpl = (extra) => () => client.completions.create({ model: NAME, prompt: 'x', max_tokens: 2, ...extra });
+  const chat = (extra) => () => client.chat.completions.create(
+    { model: NAME, messages: [{ role: 'user', content: 'x' }], max_tokens: 2, ...extra });
+  // The client JSON-encodes objects; a string body with a content type goes
+  // out verbatim, which is how it sends broken JSON and other media types.
+  const raw = (route, body, type) => () => client.post(route, { body, headers: { 'Content-Type': type } });
+  const { BadRequestError, NotFoundError } = OpenAI;
+  const cases = [
+    ['prompt longer than --max-model-len', cmpl({ prompt: long }), BadRequestError, 400],
+    ['chat prompt longer than --max-model-len', chat({ messages: [{ role: 'user', content: long }] }),
+      BadRequestError, 400],
+    ['max_tokens beyond the context', cmpl({ max_tokens: 100000 }), BadRequestError, 400],
+    ['chat max_completion_tokens beyond the context', chat({ max_tokens: undefined, max_completion_tokens: 100000 }),
+      BadRequestError, 400],
+    ['temperature of the wrong type', cmpl({ temperature: 'hot' }), BadRequestError, 400, 'temperature'],
+    ['max_tokens of the wrong type', cmpl({ max_tokens: 'many' }), BadRequestError, 400, 'max_tokens'],
+    ['n of the wrong type', cmpl({ n: 'two' }), BadRequestError, 400, 'n'],
+    ['stop of the wrong type', cmpl({ stop: 5 }), BadRequestError, 400, 'stop'],
+    ['seed of the wrong type', chat({ seed: 'abc' }), BadRequestError, 400, 'seed'],
+    ['prompt of the wrong type', cmpl({ prompt: 12.5 }), BadRequestError, 400, 'prompt'],
+    ['message content of the wrong type', chat({ messages: [{ role: 'user', content: 3 }] }),
+      BadRequestError, 400, 'messages'],
+    ['n = 0', cmpl({ n: 0 }), BadRequestError, 400, 'n'],
+    ['n = -1 (chat)', chat({ n: -1 }), BadRequestError, 400, 'n'],
+    ['top_p = 0', cmpl({ top_p: 0 }), BadRequestError, 400, 'top_p'],
+    ['top_p = 2', cmpl({ top_p: 2 }), BadRequestError, 400, 'top_p'],
+    ['top_p = -0.5 (chat)', chat({ top_p: -0.5 }), BadRequestError, 400, 'top_p'],
+    ['malformed JSON', raw('/completions', '{"model": "e2e-model", "prompt": "x",', 'application/json'),
+      BadRequestError, 400],
+    ['malformed JSON (chat)', raw('/chat/completions', '{"messages": [', 'application/json'), BadRequestError, 400],
+    ['a JSON body that is not an object', raw('/completions', '[1, 2]', 'application/json'), BadRequestError, 400],
+    ['wrong content type', raw('/completions', JSON.stringify({ model: NAME, prompt: 'x' }), 'text/plain'),
+      BadRequestError, 400],
+    ['unknown model', cmpl({ model: 'no-such-model' }), NotFoundError, 404, 'model'],
+    ['unknown model (chat)', chat({ model: 'no-such-model' }), NotFoundError, 404, 'model'],
+    ['unknown route', () => client.embeddings.create({ model: NAME, input: 'x' }), NotFoundError, 404],
+    ['unknown route (GET)', () => client.get('/nothing'), NotFoundError, 404],
+  ];
+  for (const [what, send, cls, status, param] of cases) {
+    await assert.rejects(send(), isApiError(what, cls, status, param), what);
+    await stillServes(client, what);
+  }
 });
 
-test('API key', async () => {
-  const secured = await startServer(['--api-key', 'sk-e2e']);
+test('API key (401 missing or wrong) and the body size limit (413)', async () => {
+  const secured = await startServer(['--api-key', 'sk-e2e', '--max-body-bytes', '65536']);
   try {
-    const wrong = new OpenAI({ baseURL: secured.baseURL, apiKey: 'sk-wrong', maxRetries: 0 });
-    await assert.rejects(wrong.models.list(), (e) => e instanceof OpenAI.AuthenticationError && e.status === 401);
     const right = new OpenAI({ baseURL: secured.baseURL, apiKey: 'sk-e2e', maxRetries: 0 });
+    const wrong = new OpenAI({ baseURL: secured.baseURL, apiKey: 'sk-wrong', maxRetries: 0 });
+    const { AuthenticationError, APIError } = OpenAI;
+    const cases = [
+      ['wrong key', () => wrong.models.list(), AuthenticationError, 401],
+      ['wrong key (completion)', () => wrong.completions.create({ model: NAME, prompt: 'x', max_tokens: 2 }),
+        AuthenticationError, 401],
+      // A null header is the client's way to leave it out.
+      ['missing key', () => right.completions.create({ model: NAME, prompt: 'x', max_tokens: 2 },
+        { headers: { Authorization: null } }), AuthenticationError, 401],
+      // The declared Content-Length is over the limit: refused before the body is read.
+      ['body over --max-body-bytes', () => right.completions.create({ model: NAME, prompt: 'a'.repeat(100000) }),
+        APIError, 413],
+    ];
+    for (const [what, send, cls, status] of cases) {
+      await assert.rejects(send(), isApiError(what, cls, status), what);
+      await stillServes(right, what);
+    }
     assert.equal((await right.models.list()).data[0].id, NAME);
   } finally {
     await stopServer(secured);
@@ -219,14 +313,7 @@ test('64 concurrent streams match solo outputs; killed clients free their blocks
   results.forEach((text, i) => {
     if (text !== null) assert.equal(text, solo[i % 8], `client ${i}`);
   });
-  let usage = NaN;
-  let running = NaN;
-  for (let i = 0; i < 200; i++) {
-    usage = await metric(server, 'pagoda:kv_cache_usage_perc');
-    running = await metric(server, 'pagoda:num_requests_running');
-    if (usage === 0 && running === 0) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const { usage, running } = await waitIdle(server);
   assert.equal(running, 0);
   assert.equal(usage, 0);
 });
