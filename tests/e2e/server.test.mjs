@@ -317,3 +317,39 @@ test('64 concurrent streams match solo outputs; killed clients free their blocks
   assert.equal(running, 0);
   assert.equal(usage, 0);
 });
+
+test('preemption: a KV cache for two requests serves 32 at once with the outputs of a large cache', async () => {
+  // The engine insists that one full-length sequence fits the cache, so
+  // --max-model-len 128 is what lets it shrink to 16 usable blocks of 16
+  // tokens. Each request grows from ~10 prompt tokens by 100 to 7 blocks:
+  // two fit at full length, the rest are preempted and recomputed, again
+  // and again. Greedy and seeded requests, streamed and not, some with
+  // n = 2 (children sharing prompt blocks).
+  const requests = Array.from({ length: 32 }, (_, i) => ({
+    model: NAME, prompt: `Story ${i}: once there was a`, max_tokens: 100, ignore_eos: true,
+    stream: i % 4 >= 2,
+    ...(i % 2 === 0 ? { temperature: 0 } : { temperature: 0.9, top_p: 0.95, seed: 1000 + i }),
+    ...(i % 8 === 7 ? { n: 2 } : {}),
+  }));
+  const before = await metric(server, 'pagoda:num_preemptions_total');
+  const expected = await Promise.all(requests.map((r) => completionTexts(client, r)));
+  assert.equal(await metric(server, 'pagoda:num_preemptions_total'), before, 'the large cache preempts nothing');
+  // With prefix caching a resumed request may find its own freed blocks
+  // still cached; without it every preemption recomputes from scratch.
+  for (const flags of [[], ['--no-enable-prefix-caching']]) {
+    const small = await startServer(['--max-model-len', '128', '--num-kv-blocks', '17', ...flags]);
+    try {
+      const c = new OpenAI({ baseURL: small.baseURL, apiKey: 'unused', maxRetries: 0 });
+      const got = await Promise.all(requests.map((r) => completionTexts(c, r)));
+      got.forEach((texts, i) => assert.deepEqual(texts, expected[i], `request ${i} ${flags}`));
+      const preemptions = await metric(small, 'pagoda:num_preemptions_total');
+      assert.ok(preemptions >= 8, `only ${preemptions} preemptions ${flags}`);
+      const { usage, running } = await waitIdle(small);
+      assert.equal(running, 0);
+      assert.equal(usage, 0, 'every KV block is back');
+      assert.equal(await metric(small, 'pagoda:num_requests_waiting'), 0);
+    } finally {
+      await stopServer(small);
+    }
+  }
+});
