@@ -353,3 +353,74 @@ test('preemption: a KV cache for two requests serves 32 at once with the outputs
     }
   }
 });
+
+test('prefix caching: a request sharing a 1,000-token prefix computes only its new tokens, with the uncached output',
+  async () => {
+    // stories260K's context is 512, so this uses a random-weight model from
+    // `pagoda mkmodel` with 4,096 positions, served at --max-model-len 2048.
+    // Prompts are token ids, so the shared prefix is exactly 1,000 tokens
+    // whatever the tokenizer does with text (ids 2..501: no BOS or EOS).
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagoda-e2e-'));
+    const model = path.join(dir, 'long-context.gguf');
+    execFileSync(BIN, ['mkmodel', '-o', model, '--max-position-embeddings', '4096', '--seed', '11']);
+    const args = ['--max-model-len', '2048', '--block-size', '16'];
+    const cached = await startServer(args, [model]);
+    const uncached = await startServer([...args, '--no-enable-prefix-caching'], [model]);
+    try {
+      const ids = (n, a, b) => Array.from({ length: n }, (_, i) => 2 + ((i * a + b) % 500));
+      const prefix = ids(1000, 7919, 13);
+      const tailA = ids(24, 31, 5);
+      const tailB = ids(24, 17, 250);
+      assert.notEqual(tailA[0], tailB[0]);
+      const c = new OpenAI({ baseURL: cached.baseURL, apiKey: 'unused', maxRetries: 0 });
+      const u = new OpenAI({ baseURL: uncached.baseURL, apiKey: 'unused', maxRetries: 0 });
+      const greedy = { model: NAME, max_tokens: 16, ignore_eos: true, temperature: 0 };
+      const seeded = { model: NAME, max_tokens: 16, ignore_eos: true, temperature: 1.0, seed: 7 };
+
+      const first = await c.completions.create({ ...greedy, prompt: [...prefix, ...tailA] });
+      assert.equal(first.usage.prompt_tokens, 1024);
+      assert.equal(first.usage.prompt_tokens_details.cached_tokens, 0);
+
+      const second = { ...greedy, prompt: [...prefix, ...tailB] };
+      const queries = await metric(cached, 'pagoda:prefix_cache_queries_total');
+      const hits = await metric(cached, 'pagoda:prefix_cache_hits_total');
+      const hit = await c.completions.create(second);
+      // Every full block of the shared prefix (62 x 16 = 992 tokens) comes
+      // from the cache; the 8 prefix tokens of the partial block and the 24
+      // new ones are computed.
+      const sharedFullBlocks = Math.floor(prefix.length / 16) * 16;
+      const cachedTokens = hit.usage.prompt_tokens_details.cached_tokens;
+      assert.equal(cachedTokens, sharedFullBlocks);
+      assert.equal(await metric(cached, 'pagoda:prefix_cache_queries_total') - queries, 1024);
+      assert.equal(await metric(cached, 'pagoda:prefix_cache_hits_total') - hits, cachedTokens);
+
+      // The same request computed whole: on a server without prefix caching,
+      // and on this one under another cache_salt (no hits across salts).
+      const cold = await u.completions.create(second);
+      assert.equal(cold.usage.prompt_tokens_details.cached_tokens, 0);
+      assert.equal(hit.choices[0].text, cold.choices[0].text);
+      const salted = await c.completions.create({ ...second, cache_salt: 'another-tenant' });
+      assert.equal(salted.usage.prompt_tokens_details.cached_tokens, 0);
+      assert.equal(salted.choices[0].text, cold.choices[0].text);
+
+      // Seeded sampling, streamed with usage, reads the cache and draws the
+      // same tokens. Its 1,012 tokens all lie on the second request's path:
+      // 63 full blocks are hits.
+      const third = { ...seeded, prompt: [...prefix, ...tailB.slice(0, 12)] };
+      let text = '';
+      let usage = null;
+      for await (const chunk of await c.completions.create(
+        { ...third, stream: true, stream_options: { include_usage: true } })) {
+        text += chunk.choices[0]?.text ?? '';
+        if (chunk.usage) usage = chunk.usage;
+      }
+      assert.equal(usage.prompt_tokens_details.cached_tokens, 63 * 16);
+      assert.equal(text, (await u.completions.create(third)).choices[0].text);
+      const { usage: kv } = await waitIdle(cached);
+      assert.equal(kv, 0);
+    } finally {
+      await stopServer(cached);
+      await stopServer(uncached);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
