@@ -5,8 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <ctime>
+#include <filesystem>
+#include <random>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
@@ -136,6 +140,46 @@ TEST(JinjaTest, TemplateIsReusableAcrossRendersAndThreads) {
   }
   for (auto& th : threads) th.join();
   for (int i = 0; i < 4; ++i) EXPECT_EQ(outs[i], std::to_string(i) + ";x;");
+}
+
+// Mutated real templates (bytes deleted, duplicated, replaced by Jinja
+// punctuation) must parse or fail cleanly, and render or fail cleanly.
+TEST(JinjaTest, MutatedTemplatesNeverCrash) {
+  if (!HaveSharedModel("chat_templates")) GTEST_SKIP() << "needs " << SharedModelPath("chat_templates");
+  std::vector<std::string> sources;
+  for (const auto& e : std::filesystem::directory_iterator(SharedModelPath("chat_templates"))) {
+    sources.push_back(ReadAll(e.path().string()));
+  }
+  std::sort(sources.begin(), sources.end());
+  const ordered_json ctx = ordered_json::parse(R"({
+      "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u"},
+                   {"role": "assistant", "content": "a", "tool_calls": [{"function": {"name": "f", "arguments": {"x": 1}}}]},
+                   {"role": "tool", "content": "r"}],
+      "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+      "add_generation_prompt": true, "bos_token": "<s>", "eos_token": "</s>"})");
+  std::mt19937 rng(7);
+  const std::string junk = "{}%#-+|()[]'\".,:~=!<>\n ";
+  constexpr int kMutants = 2000;
+  int parsed = 0, rendered = 0;
+  for (int iter = 0; iter < kMutants; ++iter) {
+    std::string src = sources[rng() % sources.size()];
+    for (int m = 1 + rng() % 4; m > 0 && !src.empty(); --m) {
+      const size_t pos = rng() % src.size();
+      switch (rng() % 3) {
+        case 0: src.erase(pos, 1 + rng() % 8); break;
+        case 1: src.insert(pos, src.substr(rng() % src.size(), 1 + rng() % 16)); break;
+        default: src[pos] = junk[rng() % junk.size()]; break;
+      }
+    }
+    auto t = jinja::Template::Parse(src, "mutant");
+    if (!t.ok()) continue;
+    ++parsed;
+    jinja::RenderOptions options;
+    options.limits.max_steps = 200000;
+    if ((*t)->Render(ctx, options).ok()) ++rendered;
+  }
+  EXPECT_GT(parsed, 0);
+  std::cout << parsed << " of " << kMutants << " mutants parsed, " << rendered << " rendered\n";
 }
 
 TEST(ChatTemplateLoadTest, TokenizerConfigFolders) {
