@@ -32,11 +32,13 @@ class FollowChecker {
     if (rest.empty()) return true;
     // A tail is readable only if its first byte is: one cheap answer per
     // (rule, depth, byte) rules out most tails before any stepping.
-    int8_t& first = FirstByte(rule, depth, static_cast<uint8_t>(rest[0]));
-    if (first == 0) return false;
-    if (first < 0) {
-      first = Check(rule, rest.substr(0, 1), depth) ? 1 : 0;
-      if (first == 0) return false;
+    const size_t fb = FirstByteIndex(rule, depth, static_cast<uint8_t>(rest[0]));
+    if (first_[fb] == 0) return false;
+    if (first_[fb] < 0) {
+      // Check may recurse and grow first_: index again afterwards.
+      const bool ok = Check(rule, rest.substr(0, 1), depth);
+      first_[fb] = ok ? 1 : 0;
+      if (!ok) return false;
     }
     if (rest.size() == 1) return true;
     const Key key{rule, depth, rest};
@@ -60,10 +62,10 @@ class FollowChecker {
     }
   };
 
-  int8_t& FirstByte(int32_t rule, int depth, uint8_t b) {
+  size_t FirstByteIndex(int32_t rule, int depth, uint8_t b) {
     const size_t idx = (static_cast<size_t>(rule) * (kFollowDepth + 1) + depth) * 256 + b;
     if (first_.size() <= idx) first_.resize((static_cast<size_t>(rule) + 1) * (kFollowDepth + 1) * 256, -1);
-    return first_[idx];
+    return idx;
   }
 
   bool Check(int32_t rule, std::string_view rest, int depth) {

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,10 @@ namespace pagoda {
 class GrammarMatcher {
  public:
   explicit GrammarMatcher(std::shared_ptr<const CompiledGrammar> grammar);
+  // Not copyable (scratch state points into itself); make a new matcher
+  // from the same CompiledGrammar instead.
+  GrammarMatcher(const GrammarMatcher&) = delete;
+  GrammarMatcher& operator=(const GrammarMatcher&) = delete;
 
   bool AcceptToken(int32_t token_id);
   // Accepts raw bytes as one step (for a jump-forward string); false, and no
@@ -49,6 +54,10 @@ class GrammarMatcher {
 
   // `bitmask` holds BitmaskWords() words.
   void FillNextTokenBitmask(uint32_t* bitmask);
+  void FillNextTokenBitmask(std::span<uint32_t> bitmask) {
+    CHECK_GE(static_cast<int64_t>(bitmask.size()), BitmaskWords()) << "bitmask too small";
+    FillNextTokenBitmask(bitmask.data());
+  }
   int32_t BitmaskWords() const { return info_.bitmask_words(); }
 
   // The bytes every continuation starts with (possibly empty), cut back to

@@ -19,6 +19,8 @@ namespace pagoda {
 class PrefixWalker {
  public:
   explicit PrefixWalker(const Grammar& g) : g_(g), stepper_(g, &scratch_) {}
+  PrefixWalker(const PrefixWalker&) = delete;  // stepper_ points at scratch_
+  PrefixWalker& operator=(const PrefixWalker&) = delete;
 
   // Starts a walk from one configuration: a node of `base` (a matcher's
   // pool), or, with base == nullptr, a frame at `state` over an unknown
