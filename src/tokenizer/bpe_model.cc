@@ -1,5 +1,6 @@
 #include "tokenizer/bpe_model.h"
 
+#include <atomic>
 #include <queue>
 #include <string>
 
@@ -11,7 +12,43 @@ namespace {
 // A symbol that is no token: never merges, never emitted.
 constexpr int32_t kBarrier = -2;
 
+std::atomic<uint64_t> next_instance_id{1};
+
+// Cache entries only for short words (long ones rarely repeat), and a bound
+// on the entries: the cache is dropped whole when it fills, which is cheap
+// and keeps the memory per thread to a few megabytes.
+constexpr size_t kMaxCachedWordBytes = 48;
+constexpr size_t kMaxCachedWords = 32768;
+
+struct WordCache {
+  uint64_t owner = 0;
+  StringMap<std::vector<int32_t>> words;
+};
+
 }  // namespace
+
+BpeModel::BpeModel(BpeOptions options) : options_(options), instance_id_(next_instance_id++) {}
+
+void BpeModel::EncodeWord(const Vocab& vocab, std::string_view word, std::vector<int32_t>* out) const {
+  if (word.size() > kMaxCachedWordBytes) {
+    EncodeWordUncached(vocab, word, out);
+    return;
+  }
+  thread_local WordCache cache;
+  if (cache.owner != instance_id_) {
+    cache.words.clear();
+    cache.owner = instance_id_;
+  }
+  auto it = cache.words.find(word);
+  if (it != cache.words.end()) {
+    out->insert(out->end(), it->second.begin(), it->second.end());
+    return;
+  }
+  const size_t before = out->size();
+  EncodeWordUncached(vocab, word, out);
+  if (cache.words.size() >= kMaxCachedWords) cache.words.clear();
+  cache.words.emplace(std::string(word), std::vector<int32_t>(out->begin() + before, out->end()));
+}
 
 void BpeModel::AddMerge(const Vocab& vocab, std::string_view left, std::string_view right) {
   const int32_t rank = next_rank_++;
@@ -39,7 +76,7 @@ void BpeModel::AddMergeLine(const Vocab& vocab, std::string_view line) {
   AddMerge(vocab, line.substr(0, sp), line.substr(sp + 1));
 }
 
-void BpeModel::EncodeWord(const Vocab& vocab, std::string_view word,
+void BpeModel::EncodeWordUncached(const Vocab& vocab, std::string_view word,
                           std::vector<int32_t>* out) const {
   if (word.empty()) return;
   if (options_.ignore_merges) {

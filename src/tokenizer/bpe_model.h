@@ -5,6 +5,8 @@
 // merge rank (leftmost first on ties) until no listed pair remains. A heap
 // over adjacent pairs keeps this O(n log n) in the word length, which matters
 // when a whole SentencePiece-style input is one "word".
+// Words repeat, so EncodeWord remembers recent results in a per-thread
+// cache (no locks; a thread switching between models starts its cache over).
 // Immutable after loading: EncodeWord is safe from any thread.
 #pragma once
 
@@ -33,7 +35,7 @@ struct BpeOptions {
 
 class BpeModel {
  public:
-  explicit BpeModel(BpeOptions options) : options_(options) {}
+  explicit BpeModel(BpeOptions options);
 
   // Adds the next merge (its rank is the number of merges added before).
   // Merges whose parts or result the vocabulary lacks can never apply; they
@@ -57,7 +59,10 @@ class BpeModel {
   static uint64_t Key(int32_t a, int32_t b) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
   }
+  void EncodeWordUncached(const Vocab& vocab, std::string_view word, std::vector<int32_t>* out) const;
+
   BpeOptions options_;
+  uint64_t instance_id_;  // tells the per-thread caches of different models apart
   std::unordered_map<uint64_t, Merge> merges_;
   int32_t next_rank_ = 0;
   size_t skipped_ = 0;

@@ -10,6 +10,7 @@ bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
 void SpecialTokenMatcher::Add(std::string text, int32_t id, bool special, bool lstrip,
                               bool rstrip) {
   if (text.empty()) return;
+  first_byte_[static_cast<unsigned char>(text[0])] = true;
   int32_t node = 0;
   for (char c : text) {
     auto [it, inserted] = edges_.try_emplace(Edge(node, static_cast<unsigned char>(c)),
@@ -31,6 +32,10 @@ std::vector<TextFragment> SpecialTokenMatcher::Split(std::string_view text,
     if (end > text_begin) out.push_back({text.substr(text_begin, end - text_begin), -1, text_begin});
   };
   while (pos < text.size()) {
+    if (!first_byte_[static_cast<unsigned char>(text[pos])]) {
+      ++pos;
+      continue;
+    }
     // Longest usable token starting at pos.
     const Entry* hit = nullptr;
     int32_t node = 0;

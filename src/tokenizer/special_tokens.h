@@ -46,6 +46,9 @@ class SpecialTokenMatcher {
   // Trie over the token texts: (node, byte) -> child node; node 0 is the root.
   std::unordered_map<uint64_t, int32_t> edges_;
   std::vector<int32_t> node_entry_{-1};  // entry ending at each node, or -1
+  // Bytes that start some token: most positions are skipped without a
+  // hash lookup.
+  bool first_byte_[256] = {};
 };
 
 }  // namespace pagoda
