@@ -141,9 +141,13 @@ TEST_F(ConstraintTest, IntegerAndNumberRanges) {
         const std::string text = (v < 0 ? "-" : "") + std::to_string(std::abs(v)) + frac;
         const double x = std::stod(text);
         // Decimals are generated only where the fraction cannot leave the range.
-        if (Matches(nums, text)) EXPECT_TRUE(x >= lo && x <= hi) << text;
+        if (Matches(nums, text)) {
+          EXPECT_TRUE(x >= lo && x <= hi) << text;
+        }
       }
-      if (v < hi && v >= lo && v >= 0) EXPECT_TRUE(Matches(nums, std::to_string(v) + ".25")) << v;
+      if (v < hi && v >= lo && v >= 0) {
+        EXPECT_TRUE(Matches(nums, std::to_string(v) + ".25")) << v;
+      }
     }
   }
   // Half-open and exclusive bounds.
