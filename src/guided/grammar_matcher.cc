@@ -50,6 +50,15 @@ bool GrammarMatcher::AcceptToken(int32_t token_id) {
   return Advance(info_.TokenBytes(token_id));
 }
 
+int32_t GrammarMatcher::AcceptTokens(std::span<const int32_t> token_ids) {
+  int32_t n = 0;
+  for (int32_t id : token_ids) {
+    if (!AcceptToken(id)) break;
+    ++n;
+  }
+  return n;
+}
+
 bool GrammarMatcher::AcceptString(std::string_view bytes) { return Advance(bytes); }
 
 void GrammarMatcher::Rollback(int32_t n) {
@@ -138,6 +147,25 @@ std::string GrammarMatcher::FindJumpForwardString() {
   }
   out.resize(cut);
   return out;
+}
+
+std::vector<int32_t> GrammarMatcher::FindForcedTokens(int32_t max_tokens) {
+  std::vector<int32_t> forced;
+  std::vector<uint32_t> mask(info_.bitmask_words());
+  while (static_cast<int32_t>(forced.size()) < max_tokens && !IsTerminated()) {
+    FillNextTokenBitmask(mask.data());
+    int32_t only = -1;
+    int count = 0;
+    for (int32_t w = 0; w < static_cast<int32_t>(mask.size()) && count < 2; ++w) {
+      if (mask[w] == 0) continue;
+      count += __builtin_popcount(mask[w]);
+      only = w * 32 + __builtin_ctz(mask[w]);
+    }
+    if (count != 1 || !AcceptToken(only)) break;
+    forced.push_back(only);
+  }
+  Rollback(static_cast<int32_t>(forced.size()));
+  return forced;
 }
 
 int64_t GrammarMatcher::MinBytesToEnd() const {

@@ -42,6 +42,9 @@ class GrammarMatcher {
   GrammarMatcher& operator=(const GrammarMatcher&) = delete;
 
   bool AcceptToken(int32_t token_id);
+  // Accepts ids in order until one is not allowed; returns how many were
+  // accepted (speculative decoding: the draft prefix the grammar allows).
+  int32_t AcceptTokens(std::span<const int32_t> token_ids);
   // Accepts raw bytes as one step (for a jump-forward string); false, and no
   // change, if the grammar does not allow them.
   bool AcceptString(std::string_view bytes);
@@ -63,6 +66,12 @@ class GrammarMatcher {
   // The bytes every continuation starts with (possibly empty), cut back to
   // whole UTF-8 characters; empty when the grammar may end here.
   std::string FindJumpForwardString();
+  // Tokens the grammar forces one after the other: while exactly one token
+  // is allowed (a stop token included, which ends the list), up to
+  // `max_tokens`. The matcher is left unchanged. Rarer than a jump-forward
+  // string, since the same text can usually be split into tokens in
+  // several ways, but needs no re-tokenization.
+  std::vector<int32_t> FindForcedTokens(int32_t max_tokens);
 
   // True after a stop token was accepted.
   bool IsTerminated() const { return history_.back().terminated; }

@@ -155,6 +155,22 @@ TEST(Matcher, JumpForward) {
   EXPECT_EQ(a.FindJumpForwardString(), "x");
 }
 
+TEST(Matcher, ForcedTokensAndDraftPrefixes) {
+  // Vocabulary: bytes, then "ab" (256), "abc" (257), stop (last).
+  auto info = ByteVocab({"ab", "abc"});
+  GrammarCompiler compiler(info);
+  auto g = MustCompile(compiler, Constraint::Regex("xyz(ab|q)"));
+  GrammarMatcher m(g);
+  const std::vector<int32_t> forced = m.FindForcedTokens(10);
+  EXPECT_EQ(forced, (std::vector<int32_t>{'x', 'y', 'z'}));  // then 'a', "ab" or 'q'
+  EXPECT_EQ(m.num_steps(), 0) << "the matcher is left unchanged";
+  const std::vector<int32_t> draft = {'x', 'y', 'z', 257, 'q'};
+  EXPECT_EQ(m.AcceptTokens(draft), 3) << "\"abc\" is not allowed after xyz";
+  EXPECT_EQ(m.FindForcedTokens(10), std::vector<int32_t>{}) << "'a', \"ab\" and 'q' all allowed";
+  ASSERT_TRUE(m.AcceptToken('a'));
+  EXPECT_EQ(m.FindForcedTokens(10), (std::vector<int32_t>{'b', info->vocab_size() - 1}));
+}
+
 TEST(Matcher, MaskOnAnotherThread) {
   auto info = SharedTokenizerInfo("tokenizers/llama3/tokenizer.json");
   if (!info) GTEST_SKIP() << "needs " << testing::SharedModelPath("tokenizers/llama3/tokenizer.json");
