@@ -127,6 +127,7 @@ class PositionBuilder {
     uncertain_.clear();
     walker_.StartFromState(pos);
     for (int32_t i = 0; i < m;) {
+      ++steps_;
       const std::string_view tok = info_.TokenBytes(info_.sorted_id(i));
       const int64_t dead = walker_.Extend(tok, info_.sorted_lcp(i));
       if (dead >= 0) {
@@ -171,10 +172,13 @@ class PositionBuilder {
     }
     return t;
   }
+  // Tokens walked so far (each a step of at least one byte).
+  int64_t steps() const { return steps_; }
 
  private:
   const Grammar& g_;
   const TokenizerInfo& info_;
+  int64_t steps_ = 0;
   PrefixWalker walker_;
   FollowChecker follow_;
   std::vector<int32_t> accepted_, uncertain_;
@@ -205,17 +209,18 @@ bool SameTable(const CompiledGrammar::PositionTokens& a, const CompiledGrammar::
 }  // namespace
 
 StatusOr<std::shared_ptr<const CompiledGrammar>> CompiledGrammar::Create(
-    Grammar grammar, std::shared_ptr<const TokenizerInfo> info, int num_threads) {
+    Grammar grammar, std::shared_ptr<const TokenizerInfo> info, const BuildOptions& options) {
   if (info == nullptr) return InvalidArgument("no tokenizer info");
   std::shared_ptr<CompiledGrammar> cg(new CompiledGrammar(std::move(grammar), std::move(info)));
   const auto t0 = std::chrono::steady_clock::now();
-  cg->BuildTables(std::max(1, num_threads));
+  RETURN_IF_ERROR(cg->BuildTables(options));
   cg->stats_.build_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return std::shared_ptr<const CompiledGrammar>(std::move(cg));
 }
 
-void CompiledGrammar::BuildTables(int num_threads) {
+Status CompiledGrammar::BuildTables(const BuildOptions& options) {
+  const int num_threads = std::max(1, options.num_threads);
   const Grammar& g = grammar_;
   std::vector<int32_t> positions;
   for (int32_t s = 0; s < g.num_states(); ++s) {
@@ -226,15 +231,28 @@ void CompiledGrammar::BuildTables(int num_threads) {
   // vocabulary, a literal one a few hundred tokens), so workers take them
   // one at a time.
   std::atomic<size_t> next{0};
+  std::atomic<int64_t> steps{0};
+  std::atomic<bool> over_budget{false};
   auto work = [&] {
     PositionBuilder builder(g, *info_);
-    for (size_t i; (i = next.fetch_add(1)) < positions.size();) built[i] = builder.Build(positions[i]);
+    int64_t reported = 0;
+    for (size_t i; !over_budget && (i = next.fetch_add(1)) < positions.size();) {
+      built[i] = builder.Build(positions[i]);
+      const int64_t total = steps.fetch_add(builder.steps() - reported) + builder.steps() - reported;
+      reported = builder.steps();
+      if (total > options.max_steps) over_budget = true;
+    }
   };
   const int extra = std::min<int>(num_threads, static_cast<int>(positions.size() / 8 + 1)) - 1;
   std::vector<std::thread> threads;
   for (int t = 0; t < extra; ++t) threads.emplace_back(work);
   work();
   for (auto& t : threads) t.join();
+  if (over_budget) {
+    return InvalidArgument("constraint too expensive to compile for a " + std::to_string(info_->vocab_size()) +
+                           "-token vocabulary (" + std::to_string(positions.size()) +
+                           " automaton states read bytes; shorten bounded repetitions such as maxLength or {m,n})");
+  }
 
   // Identical tables are common (the same character class at each step of
   // a bounded repetition): keep one copy of each.
@@ -260,6 +278,7 @@ void CompiledGrammar::BuildTables(int num_threads) {
     table_of_[positions[i]] = index;
   }
   stats_.distinct_tables = static_cast<int32_t>(tables_.size());
+  return Status::Ok();
 }
 
 }  // namespace pagoda

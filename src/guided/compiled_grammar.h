@@ -47,10 +47,21 @@ class CompiledGrammar {
     size_t memory_bytes = 0;
   };
 
-  // Builds the token tables on `num_threads` threads (the caller's
-  // included).
-  static StatusOr<std::shared_ptr<const CompiledGrammar>> Create(
-      Grammar grammar, std::shared_ptr<const TokenizerInfo> info, int num_threads = 1);
+  struct BuildOptions {
+    int num_threads = 1;  // threads that build the tables, the caller's included
+    // Tokens walked over all positions before giving up with an error: a
+    // position with free text walks the whole vocabulary (~130k tokens,
+    // ~7 ms), so this bounds the work one constraint can demand (about
+    // 2000 such positions).
+    int64_t max_steps = 250'000'000;
+  };
+  static StatusOr<std::shared_ptr<const CompiledGrammar>> Create(Grammar grammar,
+                                                                 std::shared_ptr<const TokenizerInfo> info,
+                                                                 const BuildOptions& options);
+  static StatusOr<std::shared_ptr<const CompiledGrammar>> Create(Grammar grammar,
+                                                                 std::shared_ptr<const TokenizerInfo> info) {
+    return Create(std::move(grammar), std::move(info), BuildOptions{});
+  }
 
   const Grammar& grammar() const { return grammar_; }
   const TokenizerInfo& tokenizer_info() const { return *info_; }
@@ -62,7 +73,7 @@ class CompiledGrammar {
  private:
   CompiledGrammar(Grammar g, std::shared_ptr<const TokenizerInfo> info)
       : grammar_(std::move(g)), info_(std::move(info)) {}
-  void BuildTables(int num_threads);
+  Status BuildTables(const BuildOptions& options);
 
   Grammar grammar_;
   std::shared_ptr<const TokenizerInfo> info_;

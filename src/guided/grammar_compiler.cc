@@ -83,7 +83,7 @@ StatusOr<std::shared_ptr<const CompiledGrammar>> GrammarCompiler::Compile(const 
     ASSIGN_OR_RETURN(Grammar g, BuildConstraintGrammar(c, options_.limits));
     int threads = options_.num_threads;
     if (threads <= 0) threads = static_cast<int>(std::min(8u, std::max(1u, std::thread::hardware_concurrency())));
-    return CompiledGrammar::Create(std::move(g), info_, threads);
+    return CompiledGrammar::Create(std::move(g), info_, {.num_threads = threads, .max_steps = options_.max_table_steps});
   }();
   {
     std::lock_guard<std::mutex> lock(mu_);

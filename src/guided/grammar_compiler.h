@@ -64,6 +64,8 @@ class GrammarCompiler {
     // Threads that build one grammar's token tables (the calling thread
     // included); 0: the machine's hardware threads, at most 8.
     int num_threads = 0;
+    // Work cap per constraint (CompiledGrammar::BuildOptions::max_steps).
+    int64_t max_table_steps = 250'000'000;
   };
 
   explicit GrammarCompiler(std::shared_ptr<const TokenizerInfo> info) : GrammarCompiler(std::move(info), Options{}) {}

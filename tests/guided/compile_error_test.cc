@@ -83,6 +83,15 @@ TEST(CompileErrors, Gbnf) {
   ExpectError(Constraint::Gbnf("root ::= x\nx ::= \"a\" x\n"), "matches no string");
 }
 
+TEST(CompileErrors, TooExpensiveForTheVocabulary) {
+  GrammarCompiler compiler(guided_test::ByteVocab(), {.max_cached = 8, .limits = {}, .num_threads = 2,
+                                                      .max_table_steps = 20000});
+  EXPECT_TRUE(compiler.Compile(Constraint::Regex("[a-z]{0,10}")).ok());
+  auto g = compiler.Compile(Constraint::Regex("[^x]{0,300}"));
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("too expensive"), std::string::npos) << g.status().message();
+}
+
 TEST(CompileErrors, ChoiceAndCompilerPath) {
   ExpectError(Constraint::Choice({}), "list of choices is empty");
   GrammarCompiler compiler(guided_test::ByteVocab());
