@@ -10,7 +10,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libpcre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libboost-dev
-  python3 python3-numpy python3-jinja2
+  python3 python3-numpy python3-jinja2 python3-jsonschema
 )
 # Node.js drives the end-to-end tests (the official `openai` npm client).
 # Machines of this kind ship Node.js with npm bundled; Debian's own packages
