@@ -26,14 +26,6 @@ ActFormat ActFormatFor(DType dtype) {
   }
 }
 
-int ActBlock(ActFormat f) {
-  switch (f) {
-    case ActFormat::kBlock32: return 32;
-    case ActFormat::kBlock256: return 256;
-    default: return 1;
-  }
-}
-
 QuantizedActs ActBuffer::Reset(ActFormat format, int64_t num_rows, int64_t cols) {
   CHECK(format != ActFormat::kFloat);
   CHECK_EQ(cols % ActBlock(format), 0);
@@ -42,6 +34,10 @@ QuantizedActs ActBuffer::Reset(ActFormat format, int64_t num_rows, int64_t cols)
   if (q_.size() < n + 32) q_.resize(n + 32);
   if (d_.size() < n / ActBlock(format)) d_.resize(n / ActBlock(format));
   if (format == ActFormat::kBlock256 && bsums_.size() < n / 16) bsums_.resize(n / 16);
+  if (format == ActFormat::kBlock32 && d8_.size() < n / 4) {
+    d8_.resize(n / 4);
+    corr8_.resize(n / 4);
+  }
   QuantizedActs qa;
   qa.format = format;
   qa.num_rows = num_rows;
@@ -49,6 +45,8 @@ QuantizedActs ActBuffer::Reset(ActFormat format, int64_t num_rows, int64_t cols)
   qa.q = q_.data();
   qa.d = d_.data();
   qa.bsums = format == ActFormat::kBlock256 ? bsums_.data() : nullptr;
+  qa.d8 = format == ActFormat::kBlock32 ? d8_.data() : nullptr;
+  qa.corr8 = format == ActFormat::kBlock32 ? corr8_.data() : nullptr;
   return qa;
 }
 
@@ -66,6 +64,17 @@ void QuantizeActsPortable(const float* x, const QuantizedActs& qa, int64_t m_beg
       const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
       for (int i = 0; i < block; ++i) {
         q[b * block + i] = static_cast<int8_t>(std::nearbyint(xb[i] * id));
+      }
+    }
+    if (qa.format == ActFormat::kBlock32) {
+      float* d8 = const_cast<float*>(qa.d8_row(m));
+      int32_t* corr8 = const_cast<int32_t*>(qa.corr8_row(m));
+      for (int64_t b = 0; b < qa.blocks_per_row(); ++b) {
+        for (int l = 0; l < 8; ++l) {
+          const int8_t* lane = q + b * 32 + 4 * l;
+          d8[b * 8 + l] = d[b];
+          corr8[b * 8 + l] = 8 * (lane[0] + lane[1] + lane[2] + lane[3]);
+        }
       }
     }
     if (qa.format == ActFormat::kBlock256) {

@@ -52,11 +52,18 @@ enum class ActFormat {
 
 // The activation format MatMul uses for a weight type.
 ActFormat ActFormatFor(DType dtype);
-int ActBlock(ActFormat f);
+inline int ActBlock(ActFormat f) {
+  return f == ActFormat::kBlock32 ? 32 : (f == ActFormat::kBlock256 ? 256 : 1);
+}
 
 // num_rows rows of x quantized in one format. Row m's ints start at
 // q + m * cols, its scales at d + m * (cols / block), its 16-element sums
 // (kBlock256 only) at bsums + m * (cols / 16).
+//
+// kBlock32 also keeps, per block, two derived vectors that let the AVX2
+// tiles take every x operand straight from memory (their registers are all
+// taken by accumulators and weights): d8, the scale repeated 8 times, and
+// corr8, 8 * (the lane sums of q), which undoes Q4_0's + 8 on its nibbles.
 struct QuantizedActs {
   ActFormat format = ActFormat::kBlock32;
   int64_t num_rows = 0;
@@ -64,11 +71,15 @@ struct QuantizedActs {
   const int8_t* q = nullptr;
   const float* d = nullptr;
   const int16_t* bsums = nullptr;
+  const float* d8 = nullptr;       // kBlock32: [rows, blocks, 8]
+  const int32_t* corr8 = nullptr;  // kBlock32: [rows, blocks, 8]
 
   int64_t blocks_per_row() const { return cols / ActBlock(format); }
   const int8_t* q_row(int64_t m) const { return q + m * cols; }
   const float* d_row(int64_t m) const { return d + m * blocks_per_row(); }
   const int16_t* bsums_row(int64_t m) const { return bsums + m * (cols / 16); }
+  const float* d8_row(int64_t m) const { return d8 + m * blocks_per_row() * 8; }
+  const int32_t* corr8_row(int64_t m) const { return corr8 + m * blocks_per_row() * 8; }
 };
 
 // Owns the storage of a QuantizedActs; grows on demand and is reused.
@@ -77,18 +88,18 @@ class ActBuffer {
   // Sizes the buffer for num_rows x cols and returns a view whose arrays
   // the quantizers fill.
   QuantizedActs Reset(ActFormat format, int64_t num_rows, int64_t cols);
-  int8_t* q() { return q_.data(); }
-  float* d() { return d_.data(); }
-  int16_t* bsums() { return bsums_.data(); }
 
  private:
   std::vector<int8_t> q_;
   std::vector<float> d_;
   std::vector<int16_t> bsums_;
+  std::vector<float> d8_;
+  std::vector<int32_t> corr8_;
 };
 
 // Quantizes rows [m_begin, m_end) of x (row stride qa.cols) into qa's
-// arrays, which must come from an ActBuffer (they are written through).
+// arrays (d8 and corr8 included), which must come from an ActBuffer (they
+// are written through).
 void QuantizeActsPortable(const float* x, const QuantizedActs& qa, int64_t m_begin, int64_t m_end);
 
 // y[m * y_stride + (n - n_begin)] for every row m of qa and every weight row

@@ -21,6 +21,14 @@ using qtile::XRows;
 
 inline __m256i Ones16() { return _mm256_set1_epi16(1); }
 
+// An fp16 scale widened into all eight lanes. Converting the broadcast
+// (rather than broadcasting a converted scalar) keeps d_w a vector, so the
+// per-pair d_w * d_x is one vector multiply instead of a scalar multiply
+// plus a broadcast.
+inline __m256 BroadcastHalf(uint16_t h) {
+  return _mm256_cvtph_ps(_mm_set1_epi16(static_cast<short>(h)));
+}
+
 // 32 floats -> 32 int8 rounded half to even, in element order.
 inline __m256i QuantizeChunk32(const float* x, __m256 id) {
   constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
@@ -43,34 +51,41 @@ float AbsMax(const float* x, int n) {
   return _mm_cvtss_f32(s);
 }
 
-// Q8_0 weights: |w| and w (the sign source), and d_w broadcast.
+// Q8_0 weights: |w| in a register, w itself (only its signs are used, to
+// move onto x) read from the block again, d_w broadcast. x must sit in a
+// register for vpsignb; |w| keeps -128 right (it reads as unsigned 128).
 struct Q8_0Kernel {
   static constexpr size_t kBlockBytes = sizeof(BlockQ8_0);
   static constexpr int kDecodeCols = 4;
   static constexpr int kRows = 4;
   static constexpr int kCols = 2;
   struct State {
-    __m256i abs, sign;
+    __m256i abs;
+    const __m256i* w;
     __m256 d;
   };
   static State Prepare(const uint8_t* p) {
     const auto* b = reinterpret_cast<const BlockQ8_0*>(p);
-    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qs));
-    return {_mm256_sign_epi8(w, w), w, _mm256_set1_ps(_cvtsh_ss(b->d))};
+    const auto* w = reinterpret_cast<const __m256i*>(b->qs);
+    const __m256i v = _mm256_loadu_si256(w);
+    return {_mm256_sign_epi8(v, v), w, BroadcastHalf(b->d)};
   }
   struct XState {
     __m256i q;
-    __m256 d;
+    const __m256* d8;
   };
-  static XState PrepareX(const int8_t* q, float d) {
-    return {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)), _mm256_set1_ps(d)};
+  static XState PrepareX(const XRows& x, int r, int64_t b) {
+    return {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.q[r] + b * 32)),
+            reinterpret_cast<const __m256*>(x.d8[r] + b * 8)};
   }
   static __m256i Lanes(const State& w, const XState& x) {
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(w.abs, _mm256_sign_epi8(x.q, w.sign)), Ones16());
+    const __m256i signed_x = _mm256_sign_epi8(x.q, _mm256_loadu_si256(w.w));
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(w.abs, signed_x), Ones16());
   }
 };
 
-// Q4_0 weights as unsigned nibbles (w + 8) in element order.
+// Q4_0 weights as unsigned nibbles (w + 8) in element order; the + 8 comes
+// back off with x's corr8. Every x operand is read from memory.
 struct Q4_0Kernel {
   static constexpr size_t kBlockBytes = sizeof(BlockQ4_0);
   static constexpr int kDecodeCols = 4;
@@ -84,20 +99,21 @@ struct Q4_0Kernel {
     const auto* b = reinterpret_cast<const BlockQ4_0*>(p);
     const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs));
     const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
-    return {_mm256_and_si256(both, _mm256_set1_epi8(0x0f)), _mm256_set1_ps(_cvtsh_ss(b->d))};
+    return {_mm256_and_si256(both, _mm256_set1_epi8(0x0f)), BroadcastHalf(b->d)};
   }
   struct XState {
-    __m256i q;
-    __m256i corr;  // 8 * (lane sums of x): undoes the + 8 of the nibbles
-    __m256 d;
+    const __m256i* q;
+    const __m256i* corr;
+    const __m256* d8;
   };
-  static XState PrepareX(const int8_t* q, float d) {
-    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
-    const __m256i corr = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(8), v), Ones16());
-    return {v, corr, _mm256_set1_ps(d)};
+  static XState PrepareX(const XRows& x, int r, int64_t b) {
+    return {reinterpret_cast<const __m256i*>(x.q[r] + b * 32),
+            reinterpret_cast<const __m256i*>(x.corr8[r] + b * 8),
+            reinterpret_cast<const __m256*>(x.d8[r] + b * 8)};
   }
   static __m256i Lanes(const State& w, const XState& x) {
-    return _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(w.u, x.q), Ones16()), x.corr);
+    const __m256i p = _mm256_maddubs_epi16(w.u, _mm256_loadu_si256(x.q));
+    return _mm256_sub_epi32(_mm256_madd_epi16(p, Ones16()), _mm256_loadu_si256(x.corr));
   }
 };
 
@@ -130,10 +146,11 @@ struct Block32 {
       for (int c = 0; c < C; ++c) st[c] = W::Prepare(w[c] + b * kBytes);
       PAGODA_QUNROLL
       for (int r = 0; r < R; ++r) {
-        const typename W::XState xs = W::PrepareX(x.q[r] + b * 32, x.d[r][b]);
+        const typename W::XState xs = W::PrepareX(x, r, b);
         PAGODA_QUNROLL
         for (int c = 0; c < C; ++c) {
-          const __m256 dd = _mm256_mul_ps(st[c].d, xs.d);
+          // d_w * d_x, with d_x read as eight copies: one vector multiply.
+          const __m256 dd = _mm256_mul_ps(st[c].d, _mm256_loadu_ps(reinterpret_cast<const float*>(xs.d8)));
           acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(W::Lanes(st[c], xs)), dd, acc[r][c]);
         }
       }
@@ -161,6 +178,16 @@ void QuantizeActs(const float* x, const cpu::QuantizedActs& qa, int64_t m_begin,
       const __m256 id = _mm256_set1_ps(amax != 0.0f ? 127.0f / amax : 0.0f);
       for (int i = 0; i < block; i += 32) {
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + b * block + i), QuantizeChunk32(xb + i, id));
+      }
+    }
+    if (qa.format == cpu::ActFormat::kBlock32) {
+      float* d8 = const_cast<float*>(qa.d8_row(m));
+      int32_t* corr8 = const_cast<int32_t*>(qa.corr8_row(m));
+      for (int64_t b = 0; b < qa.blocks_per_row(); ++b) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * 32));
+        const __m256i corr = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(8), v), Ones16());
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(corr8 + b * 8), corr);
+        _mm256_storeu_ps(d8 + b * 8, _mm256_set1_ps(d[b]));
       }
     }
     if (qa.format == cpu::ActFormat::kBlock256) {

@@ -31,6 +31,8 @@ struct XRows {
   const int8_t* q[4];
   const float* d[4];
   const int16_t* bsums[4];
+  const float* d8[4];
+  const int32_t* corr8[4];
 };
 
 inline XRows RowsAt(const cpu::QuantizedActs& qa, int64_t m, int count) {
@@ -39,6 +41,10 @@ inline XRows RowsAt(const cpu::QuantizedActs& qa, int64_t m, int count) {
     x.q[r] = qa.q_row(m + r);
     x.d[r] = qa.d_row(m + r);
     if (qa.bsums != nullptr) x.bsums[r] = qa.bsums_row(m + r);
+    if (qa.d8 != nullptr) {
+      x.d8[r] = qa.d8_row(m + r);
+      x.corr8[r] = qa.corr8_row(m + r);
+    }
   }
   return x;
 }
@@ -76,6 +82,7 @@ void Drive(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y, int64_
     return;
   }
   constexpr int R = K::kRows, C = K::kCols;
+  static_assert(R >= 1 && R <= 4, "the row remainder below handles tiles of up to 4 rows");
   constexpr int64_t kRowBlock = 64;
   for (int64_t m0 = 0; m0 < rows; m0 += kRowBlock) {
     const int64_t m1 = std::min(rows, m0 + kRowBlock);
