@@ -48,6 +48,11 @@ StatusOr<std::unique_ptr<LLMEngine>> LLMEngine::Create(EngineConfig config) {
   kv.enable_prefix_caching = config.cache.enable_prefix_caching;
   e->scheduler_ = std::make_unique<Scheduler>(config.scheduler, kv);
   e->runner_ = std::make_unique<ModelRunner>(e->model_.get(), e->kv_cache_.get(), e->pool_.get());
+  e->structured_ = std::make_unique<StructuredOutputManager>(*e->tokenizer_, e->eos_token_ids_,
+                                                             static_cast<int32_t>(mc.vocab_size));
+  StructuredOutputManager* so = e->structured_.get();
+  e->runner_->set_logits_mask_hook(
+      [so](const std::string& id, float* logits, int64_t vocab) { so->ApplyMask(id, logits, vocab); });
   return e;
 }
 
@@ -138,6 +143,15 @@ StatusOr<SamplingParams> LLMEngine::ValidateRequest(const std::string& request_i
     if (!std::isfinite(bias)) return InvalidArgument(who + "logit_bias values must be finite");
   }
   params.eos_token_ids = eos_token_ids_;
+  params.compiled_grammar = nullptr;
+  if (params.structured_output) {
+    // Compiled here, on the caller's thread, so the engine thread never waits
+    // for a grammar; the compiler's cache makes repeats free.
+    auto grammar = structured_->Compile(*params.structured_output);
+    if (!grammar.ok()) return InvalidArgument(who + "invalid structured output constraint: " +
+                                              std::string(grammar.status().message()));
+    params.compiled_grammar = *grammar;
+  }
   // vLLM's rule: each bad word alone and after a space, the second only
   // when the space makes a different first token of the same length.
   params.bad_words_token_ids.clear();
@@ -181,7 +195,11 @@ void LLMEngine::AbortRequest(const std::string& request_id) {
 std::vector<EngineCoreOutput> LLMEngine::Step() {
   SchedulerOutput out = scheduler_->Schedule();
   num_preemptions_total_ += static_cast<int64_t>(out.preempted_req_ids.size());
+  // Masks are filled on a worker while the forward pass runs; the runner's
+  // mask hook joins it before sampling.
+  structured_->BeginStep(out);
   ModelRunnerOutput result = runner_->Execute(out);
+  structured_->EndStep(out, result);
   return scheduler_->UpdateFromOutput(out, result);
 }
 

@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "base/thread_pool.h"
 #include "engine/engine_config.h"
+#include "engine/structured_output.h"
 #include "model/model.h"
 #include "runner/model_runner.h"
 #include "sched/scheduler.h"
@@ -70,6 +71,7 @@ class LLMEngine {
   int64_t num_preemptions_total() const { return num_preemptions_total_; }
   const std::vector<int32_t>& eos_token_ids() const { return eos_token_ids_; }
   ModelRunner& runner() { return *runner_; }
+  const StructuredOutputManager& structured_output() const { return *structured_; }
 
   // Offline batch API: runs all prompts together to completion. Stop strings
   // apply (through an OutputProcessor); n and best_of do not (use
@@ -90,6 +92,7 @@ class LLMEngine {
   std::unique_ptr<KvCache> kv_cache_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<ModelRunner> runner_;
+  std::unique_ptr<StructuredOutputManager> structured_;
   std::vector<int32_t> eos_token_ids_;
   int64_t next_generate_call_ = 0;  // makes Generate()'s request ids unique
   int64_t num_preemptions_total_ = 0;

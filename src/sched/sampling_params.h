@@ -5,12 +5,26 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace pagoda {
+
+class CompiledGrammar;  // guided/compiled_grammar.h; only the engine looks inside
+
+// A structured-output constraint as the API gives it (response_format,
+// structured_outputs, guided_*); the engine compiles it to a grammar.
+struct StructuredOutputSpec {
+  enum class Kind : uint8_t { kJsonSchema, kJsonObject, kRegex, kChoice, kGrammar };
+  Kind kind = Kind::kJsonObject;
+  std::string text{};                // the schema, regex or GBNF text
+  std::vector<std::string> choices{};  // kChoice
+  bool strict = true;                // JSON: undeclared properties only where allowed
+  bool any_whitespace = false;       // JSON: any whitespace between tokens
+};
 
 struct SamplingParams {
   // Number of output sequences to return (parallel sampling); the engine fans
@@ -53,6 +67,12 @@ struct SamplingParams {
   // Filled by the engine from the model (generation_config / tokenizer); any
   // of these ends the request unless ignore_eos.
   std::vector<int32_t> eos_token_ids;
+
+  // Constrains the output (tokens outside the grammar are never sampled).
+  std::optional<StructuredOutputSpec> structured_output;
+  // Filled by the engine's validation from structured_output (compiled off
+  // the engine thread; shared by n > 1 children, each gets its own matcher).
+  std::shared_ptr<const CompiledGrammar> compiled_grammar;
 };
 
 }  // namespace pagoda

@@ -41,6 +41,8 @@ class ChatPromptRenderer {
   // none; with the fallback format it adds BOS as for a completion.
   bool places_special_tokens() const { return template_.has_value(); }
   bool has_template() const { return template_.has_value(); }
+  // The template's Jinja text ("" for the fallback format).
+  std::string template_source() const { return template_ ? template_->source() : std::string(); }
 
  private:
   ChatPromptRenderer() = default;

@@ -35,6 +35,12 @@ StatusOr<std::unique_ptr<ServerContext>> ServerContext::Create(EngineClient* eng
   ctx->completion_defaults_ = ctx->chat_defaults_;
   if (!ctx->completion_defaults_.max_tokens) ctx->completion_defaults_.max_tokens = 16;
   ASSIGN_OR_RETURN(ctx->chat_, ChatPromptRenderer::Create(ctx->options_.chat_template, ctx->options_.model_path));
+  auto format = ToolCallFormatFromName(ctx->options_.tool_call_parser, ctx->chat_->template_source());
+  if (!format) {
+    return InvalidArgument("--tool-call-parser must be hermes or llama3_json, got '" +
+                           ctx->options_.tool_call_parser + "'");
+  }
+  ctx->tool_call_format_ = *format;
   ctx->created_ = std::chrono::duration_cast<std::chrono::seconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();

@@ -18,6 +18,7 @@
 #include "server/http/http_server.h"
 #include "server/openai/errors.h"
 #include "server/openai/protocol.h"
+#include "server/tool_calls.h"
 
 namespace pagoda {
 
@@ -33,6 +34,9 @@ struct ServeOptions {
   // model defaults; otherwise a folder holding generation_config.json.
   std::string generation_config = "auto";
   ProtocolLimits limits;
+  // The model's tool-call format for tool_choice "auto": "hermes",
+  // "llama3_json", or "" to pick from the chat template.
+  std::string tool_call_parser;
 };
 
 class ServerContext {
@@ -47,6 +51,7 @@ class ServerContext {
   const ApiKeyAuth& auth() const { return auth_; }
   const std::string& model_name() const { return options_.served_model_names.front(); }
   int64_t created() const { return created_; }
+  ToolCallFormat tool_call_format() const { return tool_call_format_; }
   // Defaults from generation_config.json; completions default max_tokens to
   // 16 (OpenAI's default) unless the model sets max_new_tokens.
   const SamplingParams& completion_defaults() const { return completion_defaults_; }
@@ -69,6 +74,7 @@ class ServerContext {
   SamplingParams completion_defaults_;
   SamplingParams chat_defaults_;
   int64_t created_ = 0;
+  ToolCallFormat tool_call_format_ = ToolCallFormat::kHermes;
   std::atomic<uint64_t> next_request_ = 0;
   uint64_t id_salt_ = 0;
 };

@@ -3,11 +3,16 @@
 // and answers with chat.completion — or streams chat.completion.chunk
 // events: a first chunk per choice with the assistant role, then content
 // deltas, the finish reason, an optional usage chunk and "data: [DONE]".
+// With tools, the output becomes OpenAI tool_calls (server/tool_calls.h):
+// a named function streams its arguments as they are generated (the name
+// first); "required" and "auto" calls are sent once each call is complete,
+// so no fragment ever belongs to a call that later fails to parse.
 #include <chrono>
 
 #include "server/handlers/generation_job.h"
 #include "server/handlers/handlers.h"
 #include "server/openai/responses.h"
+#include "server/tool_calls.h"
 
 namespace pagoda {
 
@@ -18,6 +23,8 @@ struct ChatChoiceState {
   std::vector<TokenLogprobs> logprobs;
   int64_t num_tokens = 0;
   bool sent_role = false;
+  size_t sent_content = 0;  // streaming with tools: bytes of `content` sent as content
+  std::string tool_call_id;  // streaming a named call: its id once the header chunk went out
   nlohmann::json finish_reason = nullptr;
   nlohmann::json stop_reason = nullptr;
 };
@@ -68,6 +75,10 @@ class ChatJob final : public GenerationJob {
         choice.sent_role = true;
         WriteChunk(delta.index, {{"role", "assistant"}, {"content", echo_}}, nullptr, nullptr, nullptr);
       }
+      if (ToolsActive()) {
+        StreamToolDelta(delta, choice);
+        continue;
+      }
       const bool has_logprobs = request_.logprobs && !delta.logprobs.empty();
       if (delta.text.empty() && !has_logprobs && !delta.finished) continue;
       nlohmann::json d = nlohmann::json::object();
@@ -94,11 +105,27 @@ class ChatJob final : public GenerationJob {
     nlohmann::json choices = nlohmann::json::array();
     for (size_t i = 0; i < choices_.size(); ++i) {
       const ChatChoiceState& choice = choices_[i];
+      nlohmann::json message = {{"role", "assistant"}, {"content", echo_ + choice.content}};
+      nlohmann::json finish_reason = choice.finish_reason;
+      if (ToolsActive()) {
+        std::vector<ParsedToolCall> calls;
+        std::string content = FinalToolOutput(choice.content, &calls);
+        if (!calls.empty()) {
+          message["content"] = content.empty() ? nlohmann::json(nullptr) : nlohmann::json(echo_ + content);
+          message["tool_calls"] = nlohmann::json::array();
+          for (const ParsedToolCall& call : calls) {
+            message["tool_calls"].push_back({{"id", NewToolCallId()},
+                                             {"type", "function"},
+                                             {"function", {{"name", call.name}, {"arguments", call.arguments}}}});
+          }
+          if (finish_reason == "stop") finish_reason = "tool_calls";
+        }
+      }
       choices.push_back({{"index", i},
-                         {"message", {{"role", "assistant"}, {"content", echo_ + choice.content}}},
+                         {"message", std::move(message)},
                          {"logprobs", request_.logprobs ? ChatLogprobsJson(choice.logprobs, TopN())
                                                         : nlohmann::json(nullptr)},
-                         {"finish_reason", choice.finish_reason},
+                         {"finish_reason", finish_reason},
                          {"stop_reason", choice.stop_reason}});
     }
     nlohmann::json body = Envelope("chat.completion");
@@ -116,6 +143,96 @@ class ChatJob final : public GenerationJob {
 
  private:
   int TopN() const { return request_.sampling.logprobs.value_or(0); }
+
+  bool ToolsActive() const {
+    return request_.tool_choice != ToolChoiceMode::kNone && request_.tools.is_array() && !request_.tools.empty();
+  }
+
+  // The calls in a finished choice's text, and the text left as content.
+  std::string FinalToolOutput(const std::string& text, std::vector<ParsedToolCall>* calls) const {
+    switch (request_.tool_choice) {
+      case ToolChoiceMode::kNamed: {
+        // The grammar wrote the arguments object; a truncated one (length)
+        // is passed on as generated.
+        nlohmann::json args = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+        calls->push_back({request_.tool_choice_name, args.is_discarded() ? text : args.dump()});
+        return "";
+      }
+      case ToolChoiceMode::kRequired: {
+        if (auto parsed = ParseRequiredToolCalls(text)) {
+          *calls = std::move(*parsed);
+          return "";
+        }
+        return text;
+      }
+      case ToolChoiceMode::kAuto: {
+        ParsedToolOutput parsed = ParseToolCalls(ctx_.tool_call_format(), text);
+        *calls = std::move(parsed.calls);
+        return parsed.content;
+      }
+      case ToolChoiceMode::kNone: break;
+    }
+    return text;
+  }
+
+  void WriteToolCallChunks(int index, const std::vector<ParsedToolCall>& calls) {
+    for (size_t k = 0; k < calls.size(); ++k) {
+      nlohmann::json head = {{"index", k},
+                             {"id", NewToolCallId()},
+                             {"type", "function"},
+                             {"function", {{"name", calls[k].name}, {"arguments", ""}}}};
+      WriteChunk(index, {{"tool_calls", {head}}}, nullptr, nullptr, nullptr);
+      nlohmann::json args = {{"index", k}, {"function", {{"arguments", calls[k].arguments}}}};
+      WriteChunk(index, {{"tool_calls", {args}}}, nullptr, nullptr, nullptr);
+    }
+  }
+
+  void StreamToolDelta(const CompletionDelta& delta, ChatChoiceState& choice) {
+    choice.content += delta.text;
+    const nlohmann::json no_finish = nullptr;
+    if (request_.tool_choice == ToolChoiceMode::kNamed) {
+      // The output is the arguments object itself: stream it as it comes.
+      if (choice.tool_call_id.empty() && (!delta.text.empty() || delta.finished)) {
+        choice.tool_call_id = NewToolCallId();
+        nlohmann::json head = {{"index", 0},
+                               {"id", choice.tool_call_id},
+                               {"type", "function"},
+                               {"function", {{"name", request_.tool_choice_name}, {"arguments", ""}}}};
+        WriteChunk(delta.index, {{"tool_calls", {head}}}, nullptr, nullptr, nullptr);
+      }
+      if (!delta.text.empty()) {
+        nlohmann::json args = {{"index", 0}, {"function", {{"arguments", delta.text}}}};
+        WriteChunk(delta.index, {{"tool_calls", {args}}}, nullptr, nullptr, nullptr);
+      }
+      if (delta.finished) {
+        nlohmann::json reason = choice.finish_reason == "stop" ? nlohmann::json("tool_calls") : choice.finish_reason;
+        WriteChunk(delta.index, nlohmann::json::object(), nullptr, reason, choice.stop_reason);
+      }
+      return;
+    }
+    if (request_.tool_choice == ToolChoiceMode::kAuto && !delta.finished) {
+      // Content up to a possible tool-call start goes out at once.
+      const size_t safe = ToolCallSafeContentLength(ctx_.tool_call_format(), choice.content);
+      if (safe > choice.sent_content) {
+        WriteChunk(delta.index, {{"content", choice.content.substr(choice.sent_content, safe - choice.sent_content)}},
+                   nullptr, nullptr, nullptr);
+        choice.sent_content = safe;
+      }
+    }
+    if (!delta.finished) return;
+    std::vector<ParsedToolCall> calls;
+    std::string content = FinalToolOutput(choice.content, &calls);
+    if (calls.empty()) content = choice.content;
+    // What was streamed is a prefix of the content (text before the first call).
+    if (content.size() > choice.sent_content && content.compare(0, choice.sent_content, choice.content, 0, choice.sent_content) == 0) {
+      WriteChunk(delta.index, {{"content", content.substr(choice.sent_content)}}, nullptr, nullptr, nullptr);
+    }
+    WriteToolCallChunks(delta.index, calls);
+    nlohmann::json reason = !calls.empty() && choice.finish_reason == "stop" ? nlohmann::json("tool_calls")
+                                                                           : choice.finish_reason;
+    WriteChunk(delta.index, nlohmann::json::object(), nullptr, reason, choice.stop_reason);
+    (void)no_finish;
+  }
 
   nlohmann::json Envelope(const char* object) const {
     return {{"id", id_}, {"object", object}, {"created", created_}, {"model", ctx_.model_name()}};

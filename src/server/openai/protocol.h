@@ -60,6 +60,11 @@ struct ChatMessage {
   nlohmann::json raw;   // the message as sent (names, tool calls) for templates
 };
 
+// tool_choice: "none", "auto" (the default when tools are given), "required"
+// or a named function; "required" and a named function constrain the output
+// (see server/tool_calls.h for the formats).
+enum class ToolChoiceMode { kNone, kAuto, kRequired, kNamed };
+
 struct ChatCompletionRequest : CommonRequestFields {
   std::vector<ChatMessage> messages;
   bool logprobs = false;
@@ -68,6 +73,9 @@ struct ChatCompletionRequest : CommonRequestFields {
   bool echo = false;  // vLLM's extension: prepend the final message's text
   nlohmann::json chat_template_kwargs = nlohmann::json::object();
   nlohmann::json tools;  // null when absent; passed to the chat template
+  ToolChoiceMode tool_choice = ToolChoiceMode::kNone;
+  std::string tool_choice_name;  // kNamed
+  bool parallel_tool_calls = true;
 };
 
 struct TokenizeRequest {

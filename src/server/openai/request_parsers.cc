@@ -4,6 +4,8 @@
 
 #include "server/openai/json_fields.h"
 #include "server/openai/protocol.h"
+#include "server/openai/structured_output_fields.h"
+#include "server/tool_calls.h"
 
 namespace pagoda {
 
@@ -147,6 +149,60 @@ std::optional<ApiError> ReadPrompts(const nlohmann::json* prompt, std::vector<Pr
   return std::nullopt;
 }
 
+// tool_choice and parallel_tool_calls; "required" and a named function set
+// the structured-output constraint from the tools' parameter schemas.
+std::optional<ApiError> ReadToolChoice(const nlohmann::json& body, ChatCompletionRequest* out) {
+  const bool has_tools = out->tools.is_array() && !out->tools.empty();
+  if (out->tools.is_array()) {
+    if (auto error = CheckTools(out->tools)) return error;
+  }
+  if (auto it = body.find("parallel_tool_calls"); it != body.end() && !it->is_null()) {
+    if (!it->is_boolean()) return ApiError::BadRequest("'parallel_tool_calls' must be a boolean", "parallel_tool_calls");
+    out->parallel_tool_calls = it->get<bool>();
+  }
+  out->tool_choice = has_tools ? ToolChoiceMode::kAuto : ToolChoiceMode::kNone;
+  auto it = body.find("tool_choice");
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (it->is_string()) {
+    const std::string c = it->get<std::string>();
+    if (c == "none") out->tool_choice = ToolChoiceMode::kNone;
+    else if (c == "auto") out->tool_choice = ToolChoiceMode::kAuto;
+    else if (c == "required") out->tool_choice = ToolChoiceMode::kRequired;
+    else return ApiError::BadRequest("'tool_choice' must be 'none', 'auto', 'required' or a named function", "tool_choice");
+  } else if (it->is_object()) {
+    auto fn = it->find("function");
+    auto name = fn != it->end() && fn->is_object() ? fn->find("name") : it->end();
+    if (fn == it->end() || !fn->is_object() || name == fn->end() || !name->is_string()) {
+      return ApiError::BadRequest("'tool_choice' must be {\"type\": \"function\", \"function\": {\"name\": ...}}",
+                                  "tool_choice");
+    }
+    out->tool_choice = ToolChoiceMode::kNamed;
+    out->tool_choice_name = name->get<std::string>();
+  } else {
+    return ApiError::BadRequest("'tool_choice' must be a string or an object", "tool_choice");
+  }
+  if (out->tool_choice == ToolChoiceMode::kNone || out->tool_choice == ToolChoiceMode::kAuto) return std::nullopt;
+  if (!has_tools) return ApiError::BadRequest("tool_choice other than 'none' and 'auto' needs 'tools'", "tool_choice");
+  if (out->sampling.structured_output) {
+    return ApiError::BadRequest("a forced tool_choice cannot be combined with another structured output constraint",
+                                "tool_choice");
+  }
+  nlohmann::json schema;
+  if (out->tool_choice == ToolChoiceMode::kNamed) {
+    auto named = NamedToolSchema(out->tools, out->tool_choice_name);
+    if (!named) {
+      return ApiError::BadRequest("tool_choice names function '" + out->tool_choice_name + "', which is not in 'tools'",
+                                  "tool_choice");
+    }
+    schema = std::move(*named);
+  } else {
+    schema = RequiredToolCallsSchema(out->tools, out->parallel_tool_calls);
+  }
+  out->sampling.structured_output =
+      StructuredOutputSpec{.kind = StructuredOutputSpec::Kind::kJsonSchema, .text = schema.dump()};
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<ApiError> ParseChatMessages(const nlohmann::json& messages, std::vector<ChatMessage>* out) {
@@ -219,6 +275,7 @@ std::optional<ApiError> ParseCompletionRequest(const nlohmann::json& body, const
   }
   if (r.Has("suffix")) r.Fail("suffix", "'suffix' is not supported");
   if (!r.ok()) return r.error();
+  if (auto error = ReadStructuredOutputFields(body, &out->sampling)) return error;
   // Echo with logprobs reports the prompt's logprobs too, as vLLM does.
   if (out->echo && out->sampling.logprobs && !out->sampling.prompt_logprobs) {
     out->sampling.prompt_logprobs = out->sampling.logprobs;
@@ -258,6 +315,8 @@ std::optional<ApiError> ParseChatCompletionRequest(const nlohmann::json& body, c
     else out->tools = *tools;
   }
   if (!r.ok()) return r.error();
+  if (auto error = ReadStructuredOutputFields(body, &out->sampling)) return error;
+  if (auto error = ReadToolChoice(body, out)) return error;
   if (out->continue_final_message && out->add_generation_prompt && r.Has("add_generation_prompt")) {
     return ApiError::BadRequest("'continue_final_message' and 'add_generation_prompt' cannot both be true",
                                 "continue_final_message");
