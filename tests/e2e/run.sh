@@ -31,4 +31,4 @@ else
   MODEL=""
 fi
 
-PAGODA_BIN="$PAGODA_BIN" PAGODA_MODEL="$MODEL" exec node --test --test-concurrency=1 server.test.mjs
+PAGODA_BIN="$PAGODA_BIN" PAGODA_MODEL="$MODEL" exec node --test --test-concurrency=1 server.test.mjs structured.test.mjs
