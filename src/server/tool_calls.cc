@@ -67,7 +67,8 @@ ParsedToolOutput ParseToolCalls(ToolCallFormat format, std::string_view text) {
     while (pos < text.size()) {
       const size_t open = text.find(kHermesOpen, pos);
       if (open == std::string_view::npos) {
-        out.content.append(text.substr(pos));
+        // Whitespace between and after calls is layout, not content.
+        if (out.calls.empty() || !Trim(text.substr(pos)).empty()) out.content.append(text.substr(pos));
         break;
       }
       const size_t body = open + kHermesOpen.size();
@@ -78,7 +79,9 @@ ParsedToolOutput ParseToolCalls(ToolCallFormat format, std::string_view text) {
       if (!call) {  // not a call after all: keep it as text
         out.content.append(text.substr(pos, (close == std::string_view::npos ? text.size() : close + kHermesClose.size()) - pos));
       } else {
-        out.content.append(text.substr(pos, open - pos));
+        if (out.calls.empty() || !Trim(text.substr(pos, open - pos)).empty()) {
+          out.content.append(text.substr(pos, open - pos));
+        }
         out.calls.push_back(std::move(*call));
       }
       pos = close == std::string_view::npos ? text.size() : close + kHermesClose.size();

@@ -154,8 +154,11 @@ class ChatJob final : public GenerationJob {
       case ToolChoiceMode::kNamed: {
         // The grammar wrote the arguments object; a truncated one (length)
         // is passed on as generated.
-        nlohmann::json args = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-        calls->push_back({request_.tool_choice_name, args.is_discarded() ? text : args.dump()});
+        // Passed on as generated (a re-serialisation would round large
+        // integers through double); only the grammar's outer whitespace goes.
+        const size_t b = text.find_first_not_of(" \t\r\n");
+        const size_t e = text.find_last_not_of(" \t\r\n");
+        calls->push_back({request_.tool_choice_name, b == std::string::npos ? text : text.substr(b, e - b + 1)});
         return "";
       }
       case ToolChoiceMode::kRequired: {
