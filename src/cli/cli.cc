@@ -32,6 +32,8 @@ int RunCli(int argc, char** argv) {
   CommandRun run_chat_template = AddChatTemplateCommand(*chat_template);
   CLI::App* bench_tokenizer = bench->add_subcommand("tokenizer", "Tokenizer encode throughput");
   CommandRun run_bench_tokenizer = AddBenchTokenizerCommand(*bench_tokenizer);
+  CLI::App* bench_structured = bench->add_subcommand("structured", "Structured-output mask, compile and end-to-end cost");
+  CommandRun run_bench_structured = AddBenchStructuredCommand(*bench_structured);
 
   try {
     app.parse(argc, argv);
@@ -47,6 +49,7 @@ int RunCli(int argc, char** argv) {
   if (tokenize->parsed()) return run_tokenize();
   if (chat_template->parsed()) return run_chat_template();
   if (bench_tokenizer->parsed()) return run_bench_tokenizer();
+  if (bench_structured->parsed()) return run_bench_structured();
   return 1;
 }
 

@@ -20,6 +20,7 @@ CommandRun AddBenchServeCommand(CLI::App& bench);
 CommandRun AddTokenizeCommand(CLI::App& app);
 CommandRun AddChatTemplateCommand(CLI::App& app);
 CommandRun AddBenchTokenizerCommand(CLI::App& bench);
+CommandRun AddBenchStructuredCommand(CLI::App& bench);
 
 // Path of the built-in demo model, written on first use (deterministic
 // random weights, so nothing is downloaded). Returns "" and prints an error
