@@ -31,4 +31,5 @@ else
   MODEL=""
 fi
 
-PAGODA_BIN="$PAGODA_BIN" PAGODA_MODEL="$MODEL" exec node --test --test-concurrency=1 server.test.mjs structured.test.mjs
+# A hung test fails after two minutes instead of holding ctest forever.
+PAGODA_BIN="$PAGODA_BIN" PAGODA_MODEL="$MODEL" exec node --test --test-concurrency=1 --test-timeout=120000 server.test.mjs structured.test.mjs
