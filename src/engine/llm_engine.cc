@@ -151,6 +151,10 @@ StatusOr<SamplingParams> LLMEngine::ValidateRequest(const std::string& request_i
     if (!grammar.ok()) return InvalidArgument(who + "invalid structured output constraint: " +
                                               std::string(grammar.status().message()));
     params.compiled_grammar = *grammar;
+    // The grammar decides where the output ends (its stop tokens are
+    // allowed only there, and then they are the only choice), so EOS must
+    // be able to end the request.
+    params.ignore_eos = false;
   }
   // vLLM's rule: each bad word alone and after a space, the second only
   // when the space makes a different first token of the same length.
