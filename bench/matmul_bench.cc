@@ -1,5 +1,5 @@
-// MatMul throughput per weight format at decode (1 row) and prefill (64
-// rows) shapes, on the selected instruction set, the portable path and, for
+// MatMul throughput per weight format at decode (1 row) and prefill (64 and
+// 512 rows) shapes, on the selected instruction set, the portable path and, for
 // F32, OpenBLAS sgemm as a yardstick. Counters: weight bytes read per second
 // (what bounds decode) and FLOP/s (what bounds prefill).
 #include <benchmark/benchmark.h>
@@ -107,6 +107,8 @@ void Args(benchmark::internal::Benchmark* b) {
       for (int threaded : {0, 1}) b->Args({shape, rows, threaded});
     }
   }
+  // A whole 512-token prompt: x no longer fits in L2.
+  b->Args({1, 512, 1});
   b->ArgNames({"shape", "rows", "pool"})->UseRealTime()->MinTime(0.2);
 }
 

@@ -30,6 +30,11 @@ inline void CpuRelax() {
 // wake-up while a model runs, and an idle engine still goes quiet quickly.
 constexpr auto kSpinTime = std::chrono::microseconds(100);
 
+// Chunks per thread and region: enough that the others can absorb the
+// share of a thread that was descheduled, few enough that claiming them
+// (one atomic each) stays far below the region's cost.
+constexpr int64_t kChunksPerThread = 4;
+
 // Set while a thread runs inside some ParallelFor body (caller or worker), so
 // a nested ParallelFor runs inline instead of deadlocking on the pool.
 thread_local int tls_parallel_depth = 0;
@@ -52,7 +57,6 @@ struct ThreadPool::Impl {
   // is bumped (release), read by workers after they see the bump (acquire).
   const std::function<void(int64_t, int64_t)>* fn = nullptr;
   int64_t n = 0;
-  int64_t grain = 1;
 
   std::atomic<uint64_t> generation{0};
   std::atomic<int> pending{0};  // workers that have not finished the job
@@ -62,24 +66,22 @@ struct ThreadPool::Impl {
   std::mutex sleep_mu;
   std::condition_variable sleep_cv;
 
-  // Range of thread `t` (0 = the caller): a contiguous run of whole grains.
-  // Depends only on n, grain and num_threads, so splits are reproducible.
-  void RangeOf(int t, int64_t* begin, int64_t* end) const {
-    const int64_t chunks = (n + grain - 1) / grain;
-    const int64_t per = chunks / num_threads;
-    const int64_t rem = chunks % num_threads;
-    const int64_t first = t * per + std::min<int64_t>(t, rem);
-    const int64_t count = per + (t < rem ? 1 : 0);
-    *begin = std::min(n, first * grain);
-    *end = std::min(n, (first + count) * grain);
-  }
+  // The range is cut into fixed chunks (a function of n, grain and
+  // num_threads only) that threads claim from a shared counter, so a thread
+  // that loses its core to another process does not hold up the region:
+  // the others take its chunks. Which thread runs a chunk depends on
+  // timing; what a chunk is does not.
+  std::atomic<int64_t> next_chunk{0};
+  int64_t chunk_size = 1;
+  int64_t num_chunks = 0;
 
-  void RunShare(int t) {
-    int64_t b, e;
-    RangeOf(t, &b, &e);
-    if (b < e) {
-      DepthGuard guard;
-      (*fn)(b, e);
+  void RunChunks() {
+    DepthGuard guard;
+    for (;;) {
+      const int64_t c = next_chunk.fetch_add(1, std::memory_order_relaxed);
+      if (c >= num_chunks) return;
+      const int64_t b = c * chunk_size;
+      (*fn)(b, std::min(n, b + chunk_size));
     }
   }
 
@@ -116,7 +118,7 @@ struct ThreadPool::Impl {
       }
       if (stop.load(std::memory_order_acquire)) return;
       seen = g;
-      RunShare(t);
+      RunChunks();
       pending.fetch_sub(1, std::memory_order_acq_rel);
     }
   }
@@ -161,7 +163,12 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_
   Impl& p = *impl_;
   p.fn = &fn;
   p.n = n;
-  p.grain = grain;
+  // About kChunksPerThread chunks per thread, each a whole number of grains.
+  const int64_t grains = (n + grain - 1) / grain;
+  const int64_t target = static_cast<int64_t>(p.num_threads) * kChunksPerThread;
+  p.chunk_size = (grains + target - 1) / target * grain;
+  p.num_chunks = (n + p.chunk_size - 1) / p.chunk_size;
+  p.next_chunk.store(0, std::memory_order_relaxed);
   p.pending.store(p.num_threads - 1, std::memory_order_relaxed);
   {
     // Bumping under sleep_mu closes the window between a worker's predicate
@@ -171,7 +178,7 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_
   }
   p.sleep_cv.notify_all();
 
-  p.RunShare(0);
+  p.RunChunks();
 
   // The workers are running (or about to run) their shares: spin, yielding
   // now and then in case one of them is waiting for this core.

@@ -72,7 +72,13 @@ TEST(ThreadPoolTest, SplitIsDeterministic) {
     return r;
   };
   const auto first = ranges();
-  EXPECT_EQ(first.size(), 4u);  // 125 grains over 4 threads
+  // 125 grains in chunks of ceil(125 / (4 threads * 4)) = 8 grains: 16
+  // chunks, each a multiple of the grain but the last.
+  ASSERT_EQ(first.size(), 16u);
+  for (size_t i = 0; i < first.size(); ++i) {
+    EXPECT_EQ(first[i].first, static_cast<int64_t>(i) * 64);
+    EXPECT_EQ(first[i].second, std::min<int64_t>(1000, (static_cast<int64_t>(i) + 1) * 64));
+  }
   for (int i = 0; i < 20; ++i) EXPECT_EQ(ranges(), first);
 }
 

@@ -97,8 +97,10 @@ struct Q4_0Kernel {
   };
   static State Prepare(const uint8_t* p) {
     const auto* b = reinterpret_cast<const BlockQ4_0*>(p);
-    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs));
-    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+    // The 16 bytes in both halves (one load), the upper half shifted down a
+    // nibble: low nibbles are elements 0..15, high nibbles 16..31.
+    const __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs)));
+    const __m256i both = _mm256_srlv_epi64(q, _mm256_setr_epi64x(0, 0, 4, 4));
     return {_mm256_and_si256(both, _mm256_set1_epi8(0x0f)), BroadcastHalf(b->d)};
   }
   struct XState {

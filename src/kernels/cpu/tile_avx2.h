@@ -132,27 +132,43 @@ void AllRows(const uint8_t* const* rows, const float* x, int64_t num_rows, int64
 // accumulators hide FMA latency, and the next tile's rows are prefetched
 // (four short rows side by side are too short a run for the hardware
 // prefetcher; decode waits on weight bytes). Several rows: 2 weight rows x
-// 4 x-rows, eight accumulators, each weight chunk used 4 times.
+// 4 x-rows, eight accumulators, each weight chunk used 4 times; the x rows
+// go in blocks of about 256 KiB, which stay in L2 while every weight row of
+// the slice passes over them (a 512-token prompt is 2 MiB of x: streaming
+// it from L3 once per weight pair would starve the FMAs).
 template <class Fmt, class RowAt>
 void Columns(RowAt row_at, const float* x, int64_t num_rows, int64_t k_len, float* y,
              int64_t y_stride, int64_t n_begin, int64_t n_end) {
-  int64_t n = n_begin;
   if (num_rows == 1) {
+    int64_t n = n_begin;
     for (; n + 4 <= n_end; n += 4) {
       const uint8_t* rows[4] = {row_at(n), row_at(n + 1), row_at(n + 2), row_at(n + 3)};
       // Rows are contiguous in a mapped file: the next tile starts 4 rows on.
       const int64_t ahead = n + 8 <= n_end ? row_at(n + 4) - row_at(n) : 0;
       RunTile<Fmt, 1, 4>(rows, x, 0, k_len, y + (n - n_begin), y_stride, ahead);
     }
-  } else {
-    for (; n + 2 <= n_end; n += 2) {
-      const uint8_t* rows[2] = {row_at(n), row_at(n + 1)};
-      AllRows<Fmt, 2>(rows, x, num_rows, k_len, y + (n - n_begin), y_stride);
+    for (; n < n_end; ++n) {
+      const uint8_t* rows[1] = {row_at(n)};
+      RunTile<Fmt, 1, 1>(rows, x, 0, k_len, y + (n - n_begin), y_stride);
     }
+    return;
   }
-  for (; n < n_end; ++n) {
-    const uint8_t* rows[1] = {row_at(n)};
-    AllRows<Fmt, 1>(rows, x, num_rows, k_len, y + (n - n_begin), y_stride);
+  const int64_t row_block =
+      std::clamp<int64_t>((int64_t{256} << 10) / (k_len * static_cast<int64_t>(sizeof(float))) / 4 * 4,
+                          4, 64);
+  for (int64_t m0 = 0; m0 < num_rows; m0 += row_block) {
+    const int64_t rows = std::min(row_block, num_rows - m0);
+    const float* xb = x + m0 * k_len;
+    float* yb = y + m0 * y_stride;
+    int64_t n = n_begin;
+    for (; n + 2 <= n_end; n += 2) {
+      const uint8_t* w2[2] = {row_at(n), row_at(n + 1)};
+      AllRows<Fmt, 2>(w2, xb, rows, k_len, yb + (n - n_begin), y_stride);
+    }
+    for (; n < n_end; ++n) {
+      const uint8_t* w1[1] = {row_at(n)};
+      AllRows<Fmt, 1>(w1, xb, rows, k_len, yb + (n - n_begin), y_stride);
+    }
   }
 }
 
