@@ -173,6 +173,7 @@ struct E2eResult {
   double tokens_per_s = 0;
   int64_t tokens = 0;
   double mask_us = 0;
+  int64_t forced = 0;  // tokens appended by jump-forward
 };
 
 StatusOr<E2eResult> RunE2e(LLMEngine& engine, const BenchStructuredArgs& a, bool constrained, int tag) {
@@ -190,6 +191,7 @@ StatusOr<E2eResult> RunE2e(LLMEngine& engine, const BenchStructuredArgs& a, bool
   }
   const double mask0 = engine.structured_output().total_mask_seconds();
   const int64_t masks0 = engine.structured_output().total_masks();
+  const int64_t forced0 = engine.structured_output().total_forced_tokens();
   int submitted = 0;
   int in_flight = 0;
   int64_t tokens = 0;
@@ -217,6 +219,7 @@ StatusOr<E2eResult> RunE2e(LLMEngine& engine, const BenchStructuredArgs& a, bool
   E2eResult r;
   r.tokens = tokens;
   r.tokens_per_s = static_cast<double>(tokens) / Seconds(t0, t1);
+  r.forced = engine.structured_output().total_forced_tokens() - forced0;
   const int64_t masks = engine.structured_output().total_masks() - masks0;
   if (masks > 0) r.mask_us = (engine.structured_output().total_mask_seconds() - mask0) / static_cast<double>(masks) * 1e6;
   return r;
@@ -263,10 +266,11 @@ int E2eBench(const BenchStructuredArgs& a) {
     std::fprintf(stderr, "bench structured: %s\n", (plain.ok() ? guided.status() : plain.status()).ToString().c_str());
     return 1;
   }
-  std::printf("%-28s %12s %10s %14s\n", "", "tokens/s", "tokens", "mask us/token");
-  std::printf("%-28s %12.1f %10lld %14s\n", "unconstrained", plain->tokens_per_s, static_cast<long long>(plain->tokens), "-");
-  std::printf("%-28s %12.1f %10lld %14.2f\n", "JSON schema", guided->tokens_per_s, static_cast<long long>(guided->tokens),
-              guided->mask_us);
+  std::printf("%-28s %12s %10s %14s %10s\n", "", "tokens/s", "tokens", "mask us/token", "forced");
+  std::printf("%-28s %12.1f %10lld %14s %10s\n", "unconstrained", plain->tokens_per_s,
+              static_cast<long long>(plain->tokens), "-", "-");
+  std::printf("%-28s %12.1f %10lld %14.2f %10lld\n", "JSON schema", guided->tokens_per_s,
+              static_cast<long long>(guided->tokens), guided->mask_us, static_cast<long long>(guided->forced));
   std::printf("constrained / unconstrained: %.1f%%\n", 100.0 * guided->tokens_per_s / plain->tokens_per_s);
   return 0;
 }

@@ -203,7 +203,7 @@ std::vector<EngineCoreOutput> LLMEngine::Step() {
   // mask hook joins it before sampling.
   structured_->BeginStep(out);
   ModelRunnerOutput result = runner_->Execute(out);
-  structured_->EndStep(out, result);
+  structured_->EndStep(out, &result);
   return scheduler_->UpdateFromOutput(out, result);
 }
 

@@ -144,18 +144,32 @@ void StructuredOutputManager::ApplyMask(const std::string& req_id, float* logits
   for (int64_t id = covered; id < vocab_size; ++id) logits[id] = kBanned;
 }
 
-void StructuredOutputManager::EndStep(const SchedulerOutput& out, const ModelRunnerOutput& result) {
+void StructuredOutputManager::EndStep(const SchedulerOutput& out, ModelRunnerOutput* result) {
   if (matchers_.empty()) return;
   Join();  // a step whose hook never ran (no row sampled) still had a fill in flight
-  for (size_t i = 0; i < out.scheduled.size() && i < result.sampled_token_ids.size(); ++i) {
+  // At most this many forced tokens per request and step, so one request's
+  // long literal does not make a step's batch much larger.
+  constexpr int32_t kMaxForced = 16;
+  for (size_t i = 0; i < out.scheduled.size() && i < result->sampled_token_ids.size(); ++i) {
     auto it = matchers_.find(out.scheduled[i].req_id);
     if (it == matchers_.end()) continue;
     it->second.mask_ready = false;
-    for (int32_t token : result.sampled_token_ids[i]) {
+    GrammarMatcher& m = *it->second.matcher;
+    std::vector<int32_t>& tokens = result->sampled_token_ids[i];
+    if (tokens.empty()) continue;
+    for (int32_t token : tokens) {
       // The mask allowed only tokens the grammar accepts; a refusal means
       // the request ignored the mask (e.g. every token was banned), and the
       // matcher keeps its state.
-      if (!it->second.matcher->IsTerminated()) it->second.matcher->AcceptToken(token);
+      if (!m.IsTerminated()) m.AcceptToken(token);
+    }
+    const SamplingParams* sp = out.scheduled[i].sampling_params;
+    if (m.IsTerminated() || (sp != nullptr && sp->logprobs.has_value())) continue;
+    for (int32_t token : m.FindForcedTokens(kMaxForced)) {
+      if (!m.AcceptToken(token)) break;
+      tokens.push_back(token);
+      ++total_forced_tokens_;
+      if (m.IsTerminated()) break;
     }
   }
 }

@@ -56,8 +56,15 @@ class StructuredOutputManager {
   // -inf (a no-op for unconstrained requests).
   void ApplyMask(const std::string& req_id, float* logits, int64_t vocab_size);
   // Engine thread, after sampling: advances the matchers by the sampled
-  // tokens.
-  void EndStep(const SchedulerOutput& out, const ModelRunnerOutput& result);
+  // tokens, then appends jump-forward tokens: while the grammar allows
+  // exactly one token (a stop token included, which ends the request at
+  // once), it is added to the request's sampled tokens without a forward
+  // pass or a draw of its own; the next step computes their KV together,
+  // like a prompt chunk. Not for requests that asked for logprobs (a
+  // forced token has no distribution to report).
+  void EndStep(const SchedulerOutput& out, ModelRunnerOutput* result);
+  // Tokens appended by jump-forward so far (bench, tests).
+  int64_t total_forced_tokens() const { return total_forced_tokens_; }
   // Live matchers (tests check they are dropped).
   size_t num_matchers() const { return matchers_.size(); }
   // Mask time of the last step and in total, in seconds (bench).
@@ -99,6 +106,7 @@ class StructuredOutputManager {
   double last_fill_seconds_ = 0;
   double total_mask_seconds_ = 0;
   int64_t total_masks_ = 0;
+  int64_t total_forced_tokens_ = 0;
 };
 
 }  // namespace pagoda

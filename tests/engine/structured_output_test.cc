@@ -1,7 +1,8 @@
 // Structured output in the engine on a random-weight model at temperature 1
 // (the worst case): constraints compile at validation (bad ones are
 // InvalidArgument naming the problem), every output matches its
-// constraint and finishes with "stop", seeded constrained outputs do not
+// constraint and finishes with "stop" (jump-forward appends forced tokens),
+// seeded constrained outputs do not
 // depend on the batch, n > 1 children each follow the grammar, and matchers
 // are dropped when requests finish.
 #include <gtest/gtest.h>
@@ -96,6 +97,9 @@ TEST(StructuredOutputEngine, OutputsMatchAndStop) {
       EXPECT_EQ(o.finish_reason, FinishReason::kStop);
     }
   }
+  // Jump-forward: after a whole choice the stop token is the only
+  // continuation, so it is appended without a forward pass of its own.
+  EXPECT_GT(engine->structured_output().total_forced_tokens(), 0);
   // Every matcher is gone once the runner has heard the requests finished.
   EXPECT_EQ(engine->structured_output().num_matchers(), 0u);
 }
@@ -116,6 +120,15 @@ TEST(StructuredOutputEngine, SeededOutputIndependentOfBatch) {
   auto mixed = engine->GenerateFromIds(batch, Constrained(schema, 42));
   ASSERT_TRUE(mixed.ok());
   EXPECT_EQ((*mixed)[3].token_ids, (*solo)[0].token_ids);
+  // With logprobs, no token is forced (each has a distribution to report),
+  // and the output is still valid.
+  SamplingParams with_logprobs = Constrained(schema, 42);
+  with_logprobs.logprobs = 2;
+  const int64_t forced_before = engine->structured_output().total_forced_tokens();
+  auto lp = engine->GenerateFromIds({prompt}, with_logprobs);
+  ASSERT_TRUE(lp.ok());
+  EXPECT_EQ(engine->structured_output().total_forced_tokens(), forced_before);
+  EXPECT_EQ((*lp)[0].finish_reason, FinishReason::kStop);
   EXPECT_EQ((*solo)[0].finish_reason, FinishReason::kStop);
   // An unconstrained request beside constrained ones is unchanged too.
   SamplingParams free;
