@@ -72,6 +72,7 @@ class LLMEngine {
   const std::vector<int32_t>& eos_token_ids() const { return eos_token_ids_; }
   ModelRunner& runner() { return *runner_; }
   const StructuredOutputManager& structured_output() const { return *structured_; }
+  StructuredOutputManager& structured_output() { return *structured_; }
 
   // Offline batch API: runs all prompts together to completion. Stop strings
   // apply (through an OutputProcessor); n and best_of do not (use

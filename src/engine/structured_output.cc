@@ -101,28 +101,36 @@ void StructuredOutputManager::BeginStep(const SchedulerOutput& out) {
   cv_.notify_all();
 }
 
+void StructuredOutputManager::FillLocked(std::unique_lock<std::mutex>& lock) {
+  has_work_ = false;
+  std::vector<Slot> work = std::move(work_);
+  lock.unlock();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (Slot& s : work) s.matcher->FillNextTokenBitmask(s.mask->data());
+  const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  lock.lock();
+  last_fill_seconds_ = dt;
+  total_mask_seconds_ += dt;
+  total_masks_ += static_cast<int64_t>(work.size());
+  busy_ = false;
+  cv_.notify_all();
+}
+
 void StructuredOutputManager::WorkerLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     cv_.wait(lock, [&] { return stop_ || has_work_; });
     if (stop_) return;
-    has_work_ = false;
-    std::vector<Slot> work = std::move(work_);
-    lock.unlock();
-    const auto t0 = std::chrono::steady_clock::now();
-    for (Slot& s : work) s.matcher->FillNextTokenBitmask(s.mask->data());
-    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    lock.lock();
-    last_fill_seconds_ = dt;
-    total_mask_seconds_ += dt;
-    total_masks_ += static_cast<int64_t>(work.size());
-    busy_ = false;
-    cv_.notify_all();
+    FillLocked(lock);
   }
 }
 
 void StructuredOutputManager::Join() {
   std::unique_lock<std::mutex> lock(mu_);
+  // On a loaded machine the worker may not have been scheduled yet when the
+  // forward pass ends: then the engine thread fills the masks itself rather
+  // than wait for a time slice (they take microseconds).
+  if (has_work_) FillLocked(lock);
   cv_.wait(lock, [&] { return !busy_; });
 }
 
@@ -164,7 +172,7 @@ void StructuredOutputManager::EndStep(const SchedulerOutput& out, ModelRunnerOut
       if (!m.IsTerminated()) m.AcceptToken(token);
     }
     const SamplingParams* sp = out.scheduled[i].sampling_params;
-    if (m.IsTerminated() || (sp != nullptr && sp->logprobs.has_value())) continue;
+    if (!jump_forward_ || m.IsTerminated() || (sp != nullptr && sp->logprobs.has_value())) continue;
     for (int32_t token : m.FindForcedTokens(kMaxForced)) {
       if (!m.AcceptToken(token)) break;
       tokens.push_back(token);

@@ -63,6 +63,8 @@ class StructuredOutputManager {
   // like a prompt chunk. Not for requests that asked for logprobs (a
   // forced token has no distribution to report).
   void EndStep(const SchedulerOutput& out, ModelRunnerOutput* result);
+  // On by default; off measures the masks' cost alone (bench).
+  void set_jump_forward(bool on) { jump_forward_ = on; }
   // Tokens appended by jump-forward so far (bench, tests).
   int64_t total_forced_tokens() const { return total_forced_tokens_; }
   // Live matchers (tests check they are dropped).
@@ -78,6 +80,8 @@ class StructuredOutputManager {
   };
   void EnsureCompiler() const;
   void WorkerLoop();
+  // Takes the pending work and fills its masks (mu_ held on entry and exit).
+  void FillLocked(std::unique_lock<std::mutex>& lock);
   void Join();
 
   const Tokenizer& tokenizer_;
@@ -107,6 +111,7 @@ class StructuredOutputManager {
   double total_mask_seconds_ = 0;
   int64_t total_masks_ = 0;
   int64_t total_forced_tokens_ = 0;
+  bool jump_forward_ = true;
 };
 
 }  // namespace pagoda
