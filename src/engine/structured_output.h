@@ -11,7 +11,8 @@
 // Thread-safety: Compile may be called from any thread at any time. Every
 // other method belongs to the engine thread (the worker only touches the
 // matchers between BeginStep and the join, and the engine thread does not
-// touch them meanwhile).
+// touch them meanwhile; if the worker has not started by the join, the
+// engine thread takes the work and fills the masks itself).
 #pragma once
 
 #include <condition_variable>

@@ -5,7 +5,8 @@
 // (response_format, structured_outputs, guided_*), on completions and chat,
 // are checked by an independent validator (validate_structured.py: Python's
 // jsonschema and re); bad constraints are 400s naming the problem; forced
-// tool calls come back as parseable tool_calls, streamed or whole.
+// tool calls come back as parseable tool_calls, streamed or whole; "auto"
+// parses Hermes-style calls out of the text.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, spawnSync } from 'node:child_process';
@@ -267,4 +268,42 @@ test('tool_choice errors are 400s', async () => {
     (e) => e instanceof OpenAI.BadRequestError && /tools/.test(e.message));
   const none = await client.chat.completions.create({ ...base, tools: TOOLS, tool_choice: 'none' });
   assert.equal(none.choices[0].message.tool_calls, undefined);
+});
+
+test('auto tool_choice parses the model\'s Hermes-style calls, whole and streamed', async () => {
+  // A random model never writes a tool call by itself: a regex makes it
+  // write one in the Hermes format (the default when the chat template
+  // names none), with text before it.
+  const regex = 'Sure\\. <tool_call>\\{"name": "add", "arguments": \\{"a": [1-9][0-9]{0,2}, "b": 2\\}\\}</tool_call>';
+  const params = { model: NAME, temperature: 1.0, seed: 5, max_tokens: 200, tools: TOOLS, tool_choice: 'auto',
+    structured_outputs: { regex }, messages: [{ role: 'user', content: 'add' }] };
+  const whole = await client.chat.completions.create(params);
+  const choice = whole.choices[0];
+  assert.equal(choice.finish_reason, 'tool_calls');
+  assert.equal(choice.message.content, 'Sure. ');
+  assert.equal(choice.message.tool_calls.length, 1);
+  assert.equal(choice.message.tool_calls[0].function.name, 'add');
+  const args = JSON.parse(choice.message.tool_calls[0].function.arguments);
+  assert.equal(args.b, 2);
+
+  const stream = await client.chat.completions.create({ ...params, stream: true });
+  let content = '';
+  const calls = [];
+  let finish = null;
+  for await (const chunk of stream) {
+    const c = chunk.choices[0];
+    if (!c) continue;
+    if (c.finish_reason) finish = c.finish_reason;
+    if (c.delta.content) {
+      assert.ok(!c.delta.content.includes('<'), 'no part of the call markup is sent as content');
+      content += c.delta.content;
+    }
+    for (const d of c.delta.tool_calls ?? []) {
+      if (!calls[d.index]) calls[d.index] = { name: d.function.name, arguments: d.function.arguments ?? '' };
+      else calls[d.index].arguments += d.function.arguments ?? '';
+    }
+  }
+  assert.equal(finish, 'tool_calls');
+  assert.equal(content, 'Sure. ');
+  assert.deepEqual(calls.map((c) => [c.name, JSON.parse(c.arguments)]), [['add', args]]);
 });
