@@ -307,3 +307,43 @@ test('auto tool_choice parses the model\'s Hermes-style calls, whole and streame
   assert.equal(content, 'Sure. ');
   assert.deepEqual(calls.map((c) => [c.name, JSON.parse(c.arguments)]), [['add', args]]);
 });
+
+test('a Llama-3 chat template selects the Llama-3 JSON tool-call format', async () => {
+  // Any template that mentions <|python_tag|> picks the format; this one
+  // only joins the messages.
+  const template = path.join(tmp, 'llama3-style.jinja');
+  fs.writeFileSync(template, "{% for m in messages %}{{ m['content'] }}{% endfor %}{# <|python_tag|> #}");
+  const model = path.join(tmp, 'random.gguf');
+  const port = await freePort();
+  const proc = spawn(BIN, ['serve', model, '--host', '127.0.0.1', '--port', String(port), '--served-model-name', NAME,
+    '--threads', '1', '--chat-template', template], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    let log = '';
+    await new Promise((resolve, reject) => {
+      proc.stderr.on('data', (d) => { log += d.toString(); if (log.includes('listening on')) resolve(); });
+      proc.on('exit', (code) => reject(new Error(`server exited ${code}:\n${log}`)));
+    });
+    const c2 = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const params = { model: NAME, temperature: 1.0, seed: 3, max_tokens: 200, tools: TOOLS,
+      structured_outputs: { regex: '\\{"name": "add", "parameters": \\{"a": [1-9], "b": 2\\}\\}' },
+      messages: [{ role: 'user', content: 'add' }] };
+    const whole = await c2.chat.completions.create(params);
+    assert.equal(whole.choices[0].finish_reason, 'tool_calls');
+    assert.equal(whole.choices[0].message.content, null);
+    const call = whole.choices[0].message.tool_calls[0];
+    assert.equal(call.function.name, 'add');
+    assert.equal(JSON.parse(call.function.arguments).b, 2);
+    let content = '';
+    let args = '';
+    for await (const chunk of await c2.chat.completions.create({ ...params, stream: true })) {
+      const c = chunk.choices[0];
+      if (!c) continue;
+      content += c.delta.content ?? '';
+      for (const d of c.delta.tool_calls ?? []) args += d.function.arguments ?? '';
+    }
+    assert.equal(content, '', 'a Llama-3 JSON call is never streamed as content');
+    assert.deepEqual(JSON.parse(args), JSON.parse(call.function.arguments));
+  } finally {
+    await new Promise((resolve) => { proc.once('exit', resolve); proc.kill('SIGTERM'); });
+  }
+});
