@@ -35,6 +35,7 @@ struct ServeArgs {
   int threads = 0;
   std::string chat_template;
   std::string generation_config = "auto";
+  std::string tool_call_parser;
   bool enable_prefix_caching = true;
   bool no_prefix_caching = false;
   bool no_chunked_prefill = false;
@@ -84,6 +85,9 @@ CommandRun AddServeCommand(CLI::App& app) {
   app.add_option("--num-kv-blocks", a->num_kv_blocks, "KV cache size in blocks (overrides --kv-cache-memory)");
   app.add_option("--threads", a->threads, "CPU threads for the model (default: all cores)");
   app.add_option("--chat-template", a->chat_template, "Chat template file or text (default: the model's)");
+  app.add_option("--tool-call-parser", a->tool_call_parser,
+                 "Tool-call format for tool_choice auto: hermes or llama3_json (default: from the chat template)")
+      ->check(CLI::IsMember({"hermes", "llama3_json"}));
   app.add_option("--generation-config", a->generation_config,
                  "'auto' (the model's generation_config.json), 'vllm' (none) or a folder");
   app.add_flag("--enable-prefix-caching", a->enable_prefix_caching, "Reuse KV blocks of shared prefixes (default)");
@@ -145,6 +149,7 @@ CommandRun AddServeCommand(CLI::App& app) {
     options.api_key = a->api_key;
     if (!a->chat_template.empty()) options.chat_template = ReadTemplateArg(a->chat_template);
     options.generation_config = a->generation_config;
+    options.tool_call_parser = a->tool_call_parser;
     auto server = ApiServer::Create(engine->get(), std::move(options));
     if (!server.ok()) {
       std::fprintf(stderr, "pagoda serve: %s\n", server.status().message().c_str());
