@@ -1,8 +1,11 @@
 // Batch-1 decode as the model sees it: one x row against a weight matrix of
 // ~256 MiB, far larger than the caches, so every weight byte comes from
-// memory as in a real decode step. Counter weight_GB/s is comparable with
-// BM_ReadBandwidth, the machine's streaming-read limit measured the same way
-// (pagoda's pool, 2 threads on the 2-core machine).
+// memory as in a real decode step (BM_DecodeStream), and the same through
+// the benchmark model's 24 layers of matrix shapes and fused calls
+// (BM_DecodeLayers: Q/K/V in one pass, O, gate/up with SiLU, down). Counter
+// weight_GB/s is comparable with BM_ReadBandwidth, the machine's
+// streaming-read limit measured the same way (pagoda's pool, 2 threads on
+// the 2-core machine).
 #include <benchmark/benchmark.h>
 
 #include <cstring>
@@ -33,14 +36,10 @@ struct Big {
 // Random bytes with every scale (and every F16 value) made small and
 // finite: quantizing 256 MiB of weights would take longer than the
 // benchmark, and the kernels' speed does not depend on the values.
-const Big& BigMatrix(DType dtype) {
-  static std::unique_ptr<Big> cache[16];
-  std::unique_ptr<Big>& slot = cache[static_cast<int>(dtype) % 16];
-  if (slot) return *slot;
-  slot = std::make_unique<Big>();
+std::unique_ptr<Big> MakeMatrix(DType dtype, int64_t rows, int64_t cols) {
+  auto slot = std::make_unique<Big>();
   const DTypeInfo& info = GetDTypeInfo(dtype);
-  const size_t row_bytes = static_cast<size_t>(kCols / info.block_size * info.block_bytes);
-  const int64_t rows = static_cast<int64_t>(kTargetBytes / row_bytes);
+  const size_t row_bytes = static_cast<size_t>(cols / info.block_size * info.block_bytes);
   slot->bytes.resize(row_bytes * static_cast<size_t>(rows));
   std::mt19937_64 rng(7);
   for (size_t i = 0; i + 8 <= slot->bytes.size(); i += 8) {
@@ -63,8 +62,63 @@ const Big& BigMatrix(DType dtype) {
       }
     }
   }
-  slot->w = WeightMatrix{dtype, rows, kCols, slot->bytes.data(), row_bytes};
+  slot->w = WeightMatrix{dtype, rows, cols, slot->bytes.data(), row_bytes};
+  return slot;
+}
+
+const Big& BigMatrix(DType dtype) {
+  static std::unique_ptr<Big> cache[16];
+  std::unique_ptr<Big>& slot = cache[static_cast<int>(dtype) % 16];
+  if (!slot) {
+    const DTypeInfo& info = GetDTypeInfo(dtype);
+    const size_t row_bytes = static_cast<size_t>(kCols / info.block_size * info.block_bytes);
+    slot = MakeMatrix(dtype, static_cast<int64_t>(kTargetBytes / row_bytes), kCols);
+  }
   return *slot;
+}
+
+// The benchmark model's layer: hidden 1024, 16 heads / 8 KV heads of 64,
+// FFN 4864.
+struct Layer {
+  std::unique_ptr<Big> q, k, v, o, gate, up, down;
+};
+
+void BM_DecodeLayers(benchmark::State& state, DType dtype) {
+  constexpr int kLayers = 24;
+  constexpr int64_t kHidden = 1024, kKv = 512, kFfn = 4864;
+  static std::vector<Layer> layers[16];
+  std::vector<Layer>& ls = layers[static_cast<int>(dtype) % 16];
+  if (ls.empty()) {
+    for (int l = 0; l < kLayers; ++l) {
+      ls.push_back({MakeMatrix(dtype, kHidden, kHidden), MakeMatrix(dtype, kKv, kHidden),
+                    MakeMatrix(dtype, kKv, kHidden), MakeMatrix(dtype, kHidden, kHidden),
+                    MakeMatrix(dtype, kFfn, kHidden), MakeMatrix(dtype, kFfn, kHidden),
+                    MakeMatrix(dtype, kHidden, kFfn)});
+    }
+  }
+  size_t bytes = 0;
+  for (const Layer& l : ls) {
+    for (const Big* m : {l.q.get(), l.k.get(), l.v.get(), l.o.get(), l.gate.get(), l.up.get(), l.down.get()}) {
+      bytes += m->bytes.size();
+    }
+  }
+  std::vector<float> x(kFfn, 0.01f), q(kHidden), k(kKv), v(kKv), h(kHidden), f(kFfn);
+  for (auto _ : state) {
+    for (const Layer& l : ls) {
+      const WeightMatrix qkv[3] = {l.q->w, l.k->w, l.v->w};
+      float* const outs[3] = {q.data(), k.data(), v.data()};
+      MatMulMany(qkv, 3, x.data(), 1, outs, &Pool());
+      MatMul(l.o->w, q.data(), 1, h.data(), &Pool());
+      MatMulSiluMul(l.gate->w, l.up->w, h.data(), 1, f.data(), &Pool());
+      MatMul(l.down->w, f.data(), 1, h.data(), &Pool());
+    }
+    benchmark::DoNotOptimize(h.data());
+  }
+  state.counters["weight_GB/s"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * static_cast<double>(bytes) / 1e9, benchmark::Counter::kIsRate);
+  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(state.iterations()),
+                                                  benchmark::Counter::kIsRate);
+  state.SetLabel(std::string(KernelIsa()) + " threads=" + std::to_string(Pool().num_threads()));
 }
 
 void BM_DecodeStream(benchmark::State& state, DType dtype) {
@@ -99,6 +153,9 @@ BENCHMARK_CAPTURE(BM_DecodeStream, q8_0, DType::kQ8_0)->UseRealTime()->MinTime(1
 BENCHMARK_CAPTURE(BM_DecodeStream, q4_0, DType::kQ4_0)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeStream, q4_k, DType::kQ4_K)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeStream, q6_k, DType::kQ6_K)->UseRealTime()->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_DecodeLayers, f16, DType::kF16)->UseRealTime()->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_DecodeLayers, q8_0, DType::kQ8_0)->UseRealTime()->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_DecodeLayers, q4_0, DType::kQ4_0)->UseRealTime()->MinTime(1.0);
 
 }  // namespace
 }  // namespace pagoda

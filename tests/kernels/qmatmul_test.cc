@@ -269,10 +269,12 @@ TEST(MatMulSiluMulTest, SameBitsAsSeparateCallsThenSiluMul) {
   for (Isa isa : testing::TestableIsas()) {
     for (DType t : kAllTypes) {
       const int64_t cols = GetDTypeInfo(t).block_size == 1 ? 72 : 256;
-      const int64_t f = 150;  // more than two of the 64-feature chunks, not a multiple
+      // 150 features: from 256 rows up the op works in chunks of 64
+      // features, so 300 rows cross two chunk boundaries, not at a multiple.
+      const int64_t f = 150;
       const OwnedWeight gate = MakeWeight(t, f, cols, ++seed);
       const OwnedWeight up = MakeWeight(t, f, cols, ++seed);
-      for (int64_t rows : {1, 5, 66}) {
+      for (int64_t rows : {1, 5, 66, 300}) {
         const std::vector<float> x = RandomFloats(++seed, rows * cols, -2.0f, 2.0f);
         std::vector<float> g(static_cast<size_t>(rows * f)), u(g.size()), want(g.size());
         cpu::MatMulOn(isa, gate.view, x.data(), rows, g.data(), nullptr);

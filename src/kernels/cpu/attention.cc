@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/check.h"
+#include "kernels/cpu/exp.h"
 
 namespace pagoda::cpu {
 
@@ -27,11 +28,13 @@ void AttendTilePortable(const AttentionTile& t) {
       s[p] = acc * t.scale;
       m = std::max(m, s[p]);
     }
-    float denom = 0.0f;
+    float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (int p = 0; p <= t.pos[i]; ++p) {
-      s[p] = std::exp(s[p] - m);
-      denom += s[p];
+      s[p] = ExpPortable(s[p] - m);
+      lanes[p % 8] += s[p];
     }
+    const float denom = ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) +
+                        ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]));
     float* o = t.out[i];
     for (int d = 0; d < hd; ++d) o[d] = 0.0f;
     for (int p = 0; p <= t.pos[i]; ++p) {

@@ -4,7 +4,9 @@
 // The arithmetic of one query row (position `pos`, head h, its kv head's
 // K/V rows k_p, v_p read in place from the paged cache) is fixed:
 //   s_p = (fma chain over d = 0 .. head_dim-1 of q[d] * k_p[d], from 0) * scale
-//   m = max_p s_p;  e_p = expf(s_p - m);  denom = e_0 + e_1 + ... (in order)
+//   m = max_p s_p;  e_p = Exp(s_p - m) (kernels/cpu/exp.h)
+//   denom: eight lane sums a_l = sum of e_p over p = l mod 8 (in order of
+//     p), then ((a_0 + a_4) + (a_2 + a_6)) + ((a_1 + a_5) + (a_3 + a_7))
 //   o[d] = fma chain over p = 0 .. pos of e_p * v_p[d], from 0;  o[d] *= 1 / denom
 // Every path computes exactly this, so they agree bit for bit, and a row's
 // result never depends on which other rows share its tile: prefill chunks,
@@ -43,7 +45,8 @@ struct AttentionTile {
   int64_t head_off = 0;
   int head_dim = 0;
   float scale = 1.0f;
-  // Scratch for num_queries rows of max_pos + 8 scores.
+  // Scratch for num_queries rows of scores, scores_stride >= max_pos + 9
+  // (room to pad each row to a multiple of 8).
   float* scores = nullptr;
   int64_t scores_stride = 0;
 

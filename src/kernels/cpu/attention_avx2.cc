@@ -14,6 +14,7 @@
 
 #include "base/check.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/exp_avx2.h"
 
 namespace pagoda::avx2 {
 
@@ -22,6 +23,11 @@ namespace {
 #define PAGODA_AUNROLL _Pragma("GCC unroll 16")
 
 constexpr int kMaxHeadDim = 512;
+
+// Prefetches the cache lines of n floats at p.
+inline void Prefetch(const float* p, int n) {
+  for (int i = 0; i < n; i += 16) _mm_prefetch(reinterpret_cast<const char*>(p + i), _MM_HINT_T0);
+}
 
 inline void Transpose8(__m256 r[8]) {
   const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
@@ -72,6 +78,7 @@ void OutputSlice(const cpu::AttentionTile& t, int d0, const float* inv) {
   }
   auto step = [&](int p, bool masked) {
     const float* v = t.V(p) + d0;
+    if (p + 8 <= t.max_pos) Prefetch(t.V(p + 8) + d0, 8 * W);
     __m256 vv[W];
     PAGODA_AUNROLL
     for (int w = 0; w < W; ++w) vv[w] = _mm256_loadu_ps(v + 8 * w);
@@ -104,6 +111,12 @@ void Attend(const cpu::AttentionTile& t) {
     const int last = std::min(7, t.max_pos - p0);
     const float* rows[8];
     for (int j = 0; j < 8; ++j) rows[j] = t.K(p0 + std::min(j, last));
+    // A kv head's rows are 256 bytes out of every slot's K row (all heads):
+    // a strided walk the hardware prefetcher follows poorly. Fetch the
+    // block after next ahead.
+    if (p0 + 16 <= t.max_pos) {
+      for (int j = 0; j < 8; ++j) Prefetch(t.K(p0 + 16 + j), hd);
+    }
     for (int d0 = 0; d0 < hd; d0 += 8) {
       __m256 r[8];
       PAGODA_AUNROLL
@@ -120,18 +133,29 @@ void Attend(const cpu::AttentionTile& t) {
       ScoreBlock<N>(t, kt, 0, p0);
     }
   }
-  // Softmax weights, in place, in position order.
+  // Softmax weights, in place, eight positions at a time. Padding the row
+  // to a multiple of 8 with -inf adds exact zeros to the lane sums.
   float inv[N];
   for (int i = 0; i < N; ++i) {
     float* s = t.scores + i * t.scores_stride;
-    float m = -INFINITY;
-    for (int p = 0; p <= t.pos[i]; ++p) m = std::max(m, s[p]);
-    float denom = 0.0f;
-    for (int p = 0; p <= t.pos[i]; ++p) {
-      s[p] = std::exp(s[p] - m);
-      denom += s[p];
+    const int end = (t.pos[i] + 8) / 8 * 8;
+    for (int p = t.pos[i] + 1; p < end; ++p) s[p] = -INFINITY;
+    __m256 mv = _mm256_set1_ps(-INFINITY);
+    for (int p = 0; p < end; p += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(s + p));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const __m256 m = _mm256_set1_ps(_mm_cvtss_f32(m4));
+    __m256 lanes = _mm256_setzero_ps();
+    for (int p = 0; p < end; p += 8) {
+      const __m256 e = Exp(_mm256_sub_ps(_mm256_loadu_ps(s + p), m));
+      _mm256_storeu_ps(s + p, e);
+      lanes = _mm256_add_ps(lanes, e);
     }
-    inv[i] = 1.0f / denom;
+    __m128 l4 = _mm_add_ps(_mm256_castps256_ps128(lanes), _mm256_extractf128_ps(lanes, 1));
+    l4 = _mm_add_ps(l4, _mm_movehl_ps(l4, l4));
+    l4 = _mm_add_ss(l4, _mm_movehdup_ps(l4));
+    inv[i] = 1.0f / _mm_cvtss_f32(l4);
   }
   // Weighted sum of V: N * W accumulators stay within 16 registers.
   constexpr int W = N <= 2 ? 8 : (N <= 4 ? 4 : 2);

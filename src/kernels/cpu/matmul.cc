@@ -204,17 +204,20 @@ void MatMulSiluMulOn(Isa isa, const WeightMatrix& gate, const WeightMatrix& up, 
   const int64_t f = gate.rows;
   // Gate and up for a chunk of features land in per-thread scratch and
   // leave it as silu(gate) * up: the two products are never written out
-  // whole, and the activation runs on every thread.
-  constexpr int64_t kChunk = 64;
+  // whole, and the activation runs on every thread. A chunk holds ~16K
+  // outputs of each: with few rows (decode) that is a long run of weight
+  // rows, which the decode tiles' prefetching needs (every switch between
+  // gate and up restarts it).
+  const int64_t chunk = std::max<int64_t>(64, (int64_t{16384} / num_rows) / kGrain * kGrain);
   auto run = [&](int64_t b, int64_t e) {
     thread_local std::vector<float> g, u;
-    const size_t need = static_cast<size_t>(num_rows * kChunk);
+    const size_t need = static_cast<size_t>(num_rows * chunk);
     if (g.size() < need) {
       g.resize(need);
       u.resize(need);
     }
-    for (int64_t c0 = b; c0 < e; c0 += kChunk) {
-      const int64_t c1 = std::min(e, c0 + kChunk), cw = c1 - c0;
+    for (int64_t c0 = b; c0 < e; c0 += chunk) {
+      const int64_t c1 = std::min(e, c0 + chunk), cw = c1 - c0;
       RunRange(isa, gate, ops[0], x, num_rows, g.data(), cw, c0, c1);
       RunRange(isa, up, ops[1], x, num_rows, u.data(), cw, c0, c1);
       for (int64_t m = 0; m < num_rows; ++m) {
