@@ -50,10 +50,12 @@ constexpr int kMaxMatMulMany = 4;
 void MatMulMany(const WeightMatrix* ws, int count, const float* x, int64_t num_rows,
                 float* const* ys, ThreadPool* pool);
 
-// out[m, n] = silu(g) * u with g = MatMul(gate, x)[m, n], u = MatMul(up,
-// x)[m, n] (bit-identical to them), computed chunk by chunk so the gate and
-// up products are never stored whole: the fused MLP input. gate and up have
-// the same shape; out is [num_rows, gate.rows].
+// out[m, n] = silu(g) * u = g / (1 + exp(-g)) * u with g = MatMul(gate,
+// x)[m, n], u = MatMul(up, x)[m, n] (bit-identical to them) and the
+// kernels' own exp (kernels/cpu/exp.h, same bits on every path), computed
+// chunk by chunk so the gate and up products are never stored whole: the
+// fused MLP input. gate and up have the same shape; out is [num_rows,
+// gate.rows].
 void MatMulSiluMul(const WeightMatrix& gate, const WeightMatrix& up, const float* x,
                    int64_t num_rows, float* out, ThreadPool* pool);
 
@@ -80,7 +82,7 @@ void Rope(float* x, const int32_t* positions, int64_t num_tokens, int num_heads,
           int rotary_dim, const float* inv_freq, bool interleaved);
 
 // out[i] = silu(gate[i]) * up[i] over num_rows rows of n; gate_up holds each
-// row as [gate(n) | up(n)] (the fused gate/up product's output).
+// row as [gate(n) | up(n)]. Same arithmetic as MatMulSiluMul's activation.
 void SiluMul(const float* gate_up, int64_t num_rows, int64_t n, float* out);
 
 // a[i] += b[i]

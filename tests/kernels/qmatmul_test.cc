@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernel_test_util.h"
+#include "kernels/cpu/exp.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/qmatmul.h"
 #include "kernels/cpu/reference.h"
@@ -279,7 +280,7 @@ TEST(MatMulSiluMulTest, SameBitsAsSeparateCallsThenSiluMul) {
         std::vector<float> g(static_cast<size_t>(rows * f)), u(g.size()), want(g.size());
         cpu::MatMulOn(isa, gate.view, x.data(), rows, g.data(), nullptr);
         cpu::MatMulOn(isa, up.view, x.data(), rows, u.data(), nullptr);
-        for (size_t i = 0; i < g.size(); ++i) want[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+        for (size_t i = 0; i < g.size(); ++i) want[i] = g[i] / (1.0f + cpu::ExpPortable(-g[i])) * u[i];
         for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
           std::vector<float> got(g.size(), NAN);
           cpu::MatMulSiluMulOn(isa, gate.view, up.view, x.data(), rows, got.data(), p);

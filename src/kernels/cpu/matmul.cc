@@ -224,7 +224,11 @@ void MatMulSiluMulOn(Isa isa, const WeightMatrix& gate, const WeightMatrix& up, 
         const float* gm = g.data() + m * cw;
         const float* um = u.data() + m * cw;
         float* o = out + m * f + c0;
-        for (int64_t j = 0; j < cw; ++j) o[j] = gm[j] / (1.0f + std::exp(-gm[j])) * um[j];
+        if (isa == Isa::kAvx2) {
+          avx2::SiluMul(gm, um, o, cw);
+        } else {
+          SiluMulPortable(gm, um, o, cw);
+        }
       }
     }
   };

@@ -11,6 +11,7 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/vec.h"
 
 namespace pagoda {
 
@@ -74,11 +75,14 @@ void Rope(float* x, const int32_t* positions, int64_t num_tokens, int num_heads,
 }
 
 void SiluMul(const float* gate_up, int64_t num_rows, int64_t n, float* out) {
+  const bool avx2 = cpu::SelectedIsa() == cpu::Isa::kAvx2;
   for (int64_t r = 0; r < num_rows; ++r) {
     const float* g = gate_up + r * 2 * n;
-    const float* u = g + n;
-    float* o = out + r * n;
-    for (int64_t i = 0; i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    if (avx2) {
+      avx2::SiluMul(g, g + n, out + r * n, n);
+    } else {
+      cpu::SiluMulPortable(g, g + n, out + r * n, n);
+    }
   }
 }
 

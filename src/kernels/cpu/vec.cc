@@ -1,5 +1,7 @@
 #include "kernels/cpu/vec.h"
 
+#include "kernels/cpu/exp.h"
+
 namespace pagoda::cpu {
 
 float DotPortable(const float* a, const float* b, int64_t n) {
@@ -16,6 +18,10 @@ float DotPortable(const float* a, const float* b, int64_t n) {
 
 void AxpyPortable(float alpha, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
+void SiluMulPortable(const float* g, const float* u, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = g[i] / (1.0f + ExpPortable(-g[i])) * u[i];
 }
 
 }  // namespace pagoda::cpu

@@ -14,6 +14,9 @@ namespace pagoda::cpu {
 float DotPortable(const float* a, const float* b, int64_t n);
 // y[i] += alpha * x[i]
 void AxpyPortable(float alpha, const float* x, float* y, int64_t n);
+// out[i] = g[i] / (1 + Exp(-g[i])) * u[i] (Exp of kernels/cpu/exp.h): the
+// gated activation of the MLP, bit-identical on both paths.
+void SiluMulPortable(const float* g, const float* u, float* out, int64_t n);
 
 }  // namespace pagoda::cpu
 
@@ -22,5 +25,6 @@ namespace pagoda::avx2 {
 // Same contracts, for CPUs with AVX2+FMA+F16C (defined in *_avx2.cc files).
 float Dot(const float* a, const float* b, int64_t n);
 void Axpy(float alpha, const float* x, float* y, int64_t n);
+void SiluMul(const float* g, const float* u, float* out, int64_t n);
 
 }  // namespace pagoda::avx2

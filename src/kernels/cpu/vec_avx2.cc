@@ -1,6 +1,7 @@
 // AVX2/FMA versions of the vec.h primitives (compiled with -mavx2 -mfma).
 #include <immintrin.h>
 
+#include "kernels/cpu/exp_avx2.h"
 #include "kernels/cpu/vec.h"
 
 namespace pagoda::avx2 {
@@ -37,6 +38,17 @@ void Axpy(float alpha, const float* x, float* y, int64_t n) {
   for (; i < n; ++i) {
     y[i] = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(alpha), _mm_set_ss(x[i]), _mm_set_ss(y[i])));
   }
+}
+
+void SiluMul(const float* g, const float* u, float* out, int64_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 gv = _mm256_loadu_ps(g + i);
+    const __m256 den = _mm256_add_ps(one, Exp(_mm256_xor_ps(gv, sign)));
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_div_ps(gv, den), _mm256_loadu_ps(u + i)));
+  }
+  cpu::SiluMulPortable(g + i, u + i, out + i, n - i);
 }
 
 }  // namespace pagoda::avx2
