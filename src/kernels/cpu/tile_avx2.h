@@ -22,7 +22,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <vector>
 
 namespace pagoda::avx2::tile {
 
@@ -82,14 +81,18 @@ void Tile(const uint8_t* const* w, const float* const* x, int64_t k_len, float* 
     PAGODA_UNROLL
     for (int sub = 0; sub < Fmt::kBlock / 8; ++sub) {
       const int64_t k = b * Fmt::kBlock + sub * 8;
-      __m256 xv[R];
+      __m256 wv[C];
       PAGODA_UNROLL
-      for (int r = 0; r < R; ++r) xv[r] = _mm256_loadu_ps(x[r] + k);
+      for (int c = 0; c < C; ++c) wv[c] = Fmt::Chunk(st[c], sub);
       PAGODA_UNROLL
-      for (int c = 0; c < C; ++c) {
-        const __m256 wv = Fmt::Chunk(st[c], sub);
+      for (int r = 0; r < R; ++r) {
+        __m256 xv = _mm256_loadu_ps(x[r] + k);
+        // Keep the chunk in a register: GCC would otherwise fold the load
+        // into each of the C FMAs, and at two loads a cycle the loads, not
+        // the FMAs, would set the pace.
+        if constexpr (C > 1) asm("" : "+x"(xv));
         PAGODA_UNROLL
-        for (int r = 0; r < R; ++r) acc[r][c] = _mm256_fmadd_ps(wv, xv[r], acc[r][c]);
+        for (int c = 0; c < C; ++c) acc[r][c] = _mm256_fmadd_ps(wv[c], xv, acc[r][c]);
       }
     }
   }
@@ -131,8 +134,9 @@ void AllRows(const uint8_t* const* rows, const float* x, int64_t num_rows, int64
 // receives the result. One x row (decode): 4 weight rows per tile so four
 // accumulators hide FMA latency, and the next tile's rows are prefetched
 // (four short rows side by side are too short a run for the hardware
-// prefetcher; decode waits on weight bytes). Several rows: 2 weight rows x
-// 4 x-rows, eight accumulators, each weight chunk used 4 times; the x rows
+// prefetcher; decode waits on weight bytes). Several rows: 3 weight rows x
+// 4 x-rows, twelve accumulators, each weight chunk used 4 times and each x
+// chunk 3 times (7 loads per 12 FMAs, under the two loads a cycle); the x rows
 // go in blocks of about 256 KiB, which stay in L2 while every weight row of
 // the slice passes over them (a 512-token prompt is 2 MiB of x: streaming
 // it from L3 once per weight pair would starve the FMAs).
@@ -161,46 +165,19 @@ void Columns(RowAt row_at, const float* x, int64_t num_rows, int64_t k_len, floa
     const float* xb = x + m0 * k_len;
     float* yb = y + m0 * y_stride;
     int64_t n = n_begin;
-    for (; n + 2 <= n_end; n += 2) {
+    for (; n + 3 <= n_end; n += 3) {
+      const uint8_t* w3[3] = {row_at(n), row_at(n + 1), row_at(n + 2)};
+      AllRows<Fmt, 3>(w3, xb, rows, k_len, yb + (n - n_begin), y_stride);
+    }
+    if (n + 2 <= n_end) {
       const uint8_t* w2[2] = {row_at(n), row_at(n + 1)};
       AllRows<Fmt, 2>(w2, xb, rows, k_len, yb + (n - n_begin), y_stride);
+      n += 2;
     }
     for (; n < n_end; ++n) {
       const uint8_t* w1[1] = {row_at(n)};
       AllRows<Fmt, 1>(w1, xb, rows, k_len, yb + (n - n_begin), y_stride);
     }
-  }
-}
-
-// Prefill with an expensive-to-decode format: dequantize a panel of weight
-// rows once into scratch (with Fmt::Chunk, so the floats are exactly those
-// of DequantizeRow) and run the F32 tiles on it. Each element's sum is the
-// same fma sequence over the same floats as Columns<Fmt> computes, so the
-// choice between the two never changes a bit of the result.
-template <class Fmt, class RowAt>
-void ColumnsViaScratch(RowAt row_at, const float* x, int64_t num_rows, int64_t k_len, float* y,
-                       int64_t y_stride, int64_t n_begin, int64_t n_end) {
-  constexpr int64_t kPanel = 16;
-  thread_local std::vector<float> scratch;
-  const size_t need = static_cast<size_t>(kPanel * k_len);
-  if (scratch.size() < need) scratch.resize(need);
-  for (int64_t n0 = n_begin; n0 < n_end; n0 += kPanel) {
-    const int64_t n1 = std::min(n_end, n0 + kPanel);
-    for (int64_t n = n0; n < n1; ++n) {
-      const uint8_t* src = row_at(n);
-      float* dst = scratch.data() + (n - n0) * k_len;
-      for (int64_t b = 0; b < k_len / Fmt::kBlock; ++b) {
-        const typename Fmt::State st = Fmt::Prepare(src + b * Fmt::kBlockBytes);
-        PAGODA_UNROLL
-        for (int sub = 0; sub < Fmt::kBlock / 8; ++sub) {
-          _mm256_storeu_ps(dst + b * Fmt::kBlock + 8 * sub, Fmt::Chunk(st, sub));
-        }
-      }
-    }
-    auto scratch_row = [&](int64_t n) {
-      return reinterpret_cast<const uint8_t*>(scratch.data() + (n - n0) * k_len);
-    };
-    Columns<F32Format>(scratch_row, x, num_rows, k_len, y + (n0 - n_begin), y_stride, n0, n1);
   }
 }
 
