@@ -141,7 +141,7 @@ struct Block32 {
       if (prefetch != 0) {
         PAGODA_QUNROLL
         for (int c = 0; c < C; ++c) {
-          _mm_prefetch(reinterpret_cast<const char*>(w[c] + b * kBytes + prefetch), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(w[c] + b * kBytes + prefetch), _MM_HINT_T2);
         }
       }
       PAGODA_QUNROLL

@@ -182,7 +182,7 @@ struct SuperBlock {
         for (int c = 0; c < C; ++c) {
           for (size_t off = 0; off < W::kBlockBytes; off += 64) {
             _mm_prefetch(reinterpret_cast<const char*>(w[c] + b * W::kBlockBytes + prefetch + off),
-                         _MM_HINT_T0);
+                         _MM_HINT_T2);
           }
         }
       }

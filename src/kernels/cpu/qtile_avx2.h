@@ -54,7 +54,10 @@ inline XRows RowsAt(const cpu::QuantizedActs& qa, int64_t m, int count) {
 // (decode): C = kDecodeCols weight rows per tile, and each tile prefetches
 // the next tile's rows block by block (`prefetch` bytes ahead): a tile reads
 // C short rows side by side, too short a run for the hardware prefetcher to
-// get ahead of, and decode is bound by how fast weights arrive. Several x
+// get ahead of, and decode is bound by how fast weights arrive. The
+// prefetches go to L2 only (prefetcht2): into L1 they measured much slower
+// (F16 over 256 MiB, quiet machine: 24 GB/s with t0, 33-40 with t2; Q4_0
+// 20 vs 23-25), the L1 fills competing with the demand loads. Several x
 // rows: the rows go in blocks of kRowBlock (their quantized data stays in L2
 // while every weight row of the slice passes over them), R x kCols tiles
 // inside a block.

@@ -56,7 +56,8 @@ struct F32Format {
 
 // y[r * y_stride + c] = sum_k x[r][k] * w[c][k] for an R x C tile.
 // `prefetch` (bytes, 0 for none): each weight row's position that far ahead
-// is prefetched as the tile walks its rows (see Columns).
+// is prefetched into L2 as the tile walks its rows (see Columns and, for
+// why L2, qtile_avx2.h's Drive).
 template <class Fmt, int R, int C>
 void Tile(const uint8_t* const* w, const float* const* x, int64_t k_len, float* y,
           int64_t y_stride, int64_t prefetch = 0) {
@@ -72,7 +73,7 @@ void Tile(const uint8_t* const* w, const float* const* x, int64_t k_len, float* 
     if (prefetch != 0 && b % kEvery == 0) {
       PAGODA_UNROLL
       for (int c = 0; c < C; ++c) {
-        _mm_prefetch(reinterpret_cast<const char*>(w[c] + b * Fmt::kBlockBytes + prefetch), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(w[c] + b * Fmt::kBlockBytes + prefetch), _MM_HINT_T2);
       }
     }
     typename Fmt::State st[C];
