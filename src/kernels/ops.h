@@ -23,12 +23,19 @@ namespace pagoda {
 // A 2-D weight matrix [rows = out features, cols = in features] stored
 // row-major in its file format: each row is cols elements (F32/F16/BF16) or
 // cols / block_size quantized blocks; rows are row_bytes apart.
+// How a WeightMatrix's rows sit in memory. kRows: row n starts at data +
+// n * row_bytes (every file format's layout). kQ4_0x8: Q4_0 rows repacked
+// at load time in groups of eight, block by block, so one vector load feeds
+// eight rows (kernels/cpu/repack.h); only the MatMul ops read it.
+enum class WeightLayout : uint8_t { kRows, kQ4_0x8 };
+
 struct WeightMatrix {
   DType dtype = DType::kF32;
   int64_t rows = 0;
   int64_t cols = 0;
   const uint8_t* data = nullptr;
   size_t row_bytes = 0;
+  WeightLayout layout = WeightLayout::kRows;
 };
 
 // y[m, n] = sum_k x[m, k] * w[n, k] for m in [0, num_rows). x is
