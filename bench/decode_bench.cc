@@ -15,6 +15,7 @@
 
 #include "base/fp16.h"
 #include "kernels/cpu/read_bandwidth.h"
+#include "kernels/cpu/repack.h"
 #include "kernels/ops.h"
 
 namespace pagoda {
@@ -36,7 +37,7 @@ struct Big {
 // Random bytes with every scale (and every F16 value) made small and
 // finite: quantizing 256 MiB of weights would take longer than the
 // benchmark, and the kernels' speed does not depend on the values.
-std::unique_ptr<Big> MakeMatrix(DType dtype, int64_t rows, int64_t cols) {
+std::unique_ptr<Big> MakeMatrix(DType dtype, int64_t rows, int64_t cols, bool x8) {
   auto slot = std::make_unique<Big>();
   const DTypeInfo& info = GetDTypeInfo(dtype);
   const size_t row_bytes = static_cast<size_t>(cols / info.block_size * info.block_bytes);
@@ -63,16 +64,22 @@ std::unique_ptr<Big> MakeMatrix(DType dtype, int64_t rows, int64_t cols) {
     }
   }
   slot->w = WeightMatrix{dtype, rows, cols, slot->bytes.data(), row_bytes};
+  if (x8) {
+    std::vector<uint8_t> file = slot->bytes;
+    slot->w.data = file.data();
+    slot->w = cpu::RepackQ4_0x8(slot->w, slot->bytes.data());
+  }
   return slot;
 }
 
-const Big& BigMatrix(DType dtype) {
-  static std::unique_ptr<Big> cache[16];
-  std::unique_ptr<Big>& slot = cache[static_cast<int>(dtype) % 16];
+const Big& BigMatrix(DType dtype, bool x8) {
+  static std::unique_ptr<Big> cache[2][16];
+  std::unique_ptr<Big>& slot = cache[x8][static_cast<int>(dtype) % 16];
   if (!slot) {
     const DTypeInfo& info = GetDTypeInfo(dtype);
     const size_t row_bytes = static_cast<size_t>(kCols / info.block_size * info.block_bytes);
-    slot = MakeMatrix(dtype, static_cast<int64_t>(kTargetBytes / row_bytes), kCols);
+    const int64_t rows = static_cast<int64_t>(kTargetBytes / row_bytes);
+    slot = MakeMatrix(dtype, x8 ? rows / 8 * 8 : rows, kCols, x8);
   }
   return *slot;
 }
@@ -83,17 +90,17 @@ struct Layer {
   std::unique_ptr<Big> q, k, v, o, gate, up, down;
 };
 
-void BM_DecodeLayers(benchmark::State& state, DType dtype) {
+void BM_DecodeLayers(benchmark::State& state, DType dtype, bool x8 = false) {
   constexpr int kLayers = 24;
   constexpr int64_t kHidden = 1024, kKv = 512, kFfn = 4864;
-  static std::vector<Layer> layers[16];
-  std::vector<Layer>& ls = layers[static_cast<int>(dtype) % 16];
+  static std::vector<Layer> layers[2][16];
+  std::vector<Layer>& ls = layers[x8][static_cast<int>(dtype) % 16];
   if (ls.empty()) {
     for (int l = 0; l < kLayers; ++l) {
-      ls.push_back({MakeMatrix(dtype, kHidden, kHidden), MakeMatrix(dtype, kKv, kHidden),
-                    MakeMatrix(dtype, kKv, kHidden), MakeMatrix(dtype, kHidden, kHidden),
-                    MakeMatrix(dtype, kFfn, kHidden), MakeMatrix(dtype, kFfn, kHidden),
-                    MakeMatrix(dtype, kHidden, kFfn)});
+      ls.push_back({MakeMatrix(dtype, kHidden, kHidden, x8), MakeMatrix(dtype, kKv, kHidden, x8),
+                    MakeMatrix(dtype, kKv, kHidden, x8), MakeMatrix(dtype, kHidden, kHidden, x8),
+                    MakeMatrix(dtype, kFfn, kHidden, x8), MakeMatrix(dtype, kFfn, kHidden, x8),
+                    MakeMatrix(dtype, kHidden, kFfn, x8)});
     }
   }
   size_t bytes = 0;
@@ -121,8 +128,8 @@ void BM_DecodeLayers(benchmark::State& state, DType dtype) {
   state.SetLabel(std::string(KernelIsa()) + " threads=" + std::to_string(Pool().num_threads()));
 }
 
-void BM_DecodeStream(benchmark::State& state, DType dtype) {
-  const Big& big = BigMatrix(dtype);
+void BM_DecodeStream(benchmark::State& state, DType dtype, bool x8 = false) {
+  const Big& big = BigMatrix(dtype, x8);
   std::vector<float> x(kCols), y(static_cast<size_t>(big.w.rows));
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -151,11 +158,13 @@ BENCHMARK(BM_ReadBandwidth)->Iterations(3)->UseRealTime();
 BENCHMARK_CAPTURE(BM_DecodeStream, f16, DType::kF16)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeStream, q8_0, DType::kQ8_0)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeStream, q4_0, DType::kQ4_0)->UseRealTime()->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_DecodeStream, q4_0x8, DType::kQ4_0, true)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeStream, q4_k, DType::kQ4_K)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeStream, q6_k, DType::kQ6_K)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeLayers, f16, DType::kF16)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeLayers, q8_0, DType::kQ8_0)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeLayers, q4_0, DType::kQ4_0)->UseRealTime()->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_DecodeLayers, q4_0x8, DType::kQ4_0, true)->UseRealTime()->MinTime(1.0);
 
 }  // namespace
 }  // namespace pagoda

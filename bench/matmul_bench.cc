@@ -1,6 +1,7 @@
 // MatMul throughput per weight format at decode (1 row) and prefill (64 and
 // 512 rows) shapes, on the selected instruction set, the portable path and, for
-// F32, OpenBLAS sgemm as a yardstick. Counters: weight bytes read per second
+// F32, OpenBLAS sgemm as a yardstick; q4_0x8 is Q4_0 repacked by eight as
+// the model loader does (kernels/cpu/repack.h). Counters: weight bytes read per second
 // (what bounds decode) and FLOP/s (what bounds prefill).
 #include <benchmark/benchmark.h>
 
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/repack.h"
 #include "kernels/ops.h"
 
 namespace pagoda {
@@ -32,7 +34,7 @@ struct Fixture {
   std::vector<float> x, y;
 };
 
-std::unique_ptr<Fixture> Make(DType dtype, Shape s, int64_t rows) {
+std::unique_ptr<Fixture> Make(DType dtype, Shape s, int64_t rows, bool x8) {
   auto f = std::make_unique<Fixture>();
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -57,6 +59,11 @@ std::unique_ptr<Fixture> Make(DType dtype, Shape s, int64_t rows) {
     }
   }
   f->w = WeightMatrix{dtype, s.n, s.k, f->bytes.data(), row_bytes};
+  if (x8) {
+    std::vector<uint8_t> file = f->bytes;
+    f->w.data = file.data();
+    f->w = cpu::RepackQ4_0x8(f->w, f->bytes.data());
+  }
   f->x.resize(rows * s.k);
   for (float& v : f->x) v = dist(rng);
   f->y.resize(rows * s.n);
@@ -65,11 +72,11 @@ std::unique_ptr<Fixture> Make(DType dtype, Shape s, int64_t rows) {
 
 enum class Path { kSelected, kPortable, kBlas };
 
-void BM_MatMul(benchmark::State& state, DType dtype, Path path) {
+void BM_MatMul(benchmark::State& state, DType dtype, Path path, bool x8 = false) {
   const Shape s = kShapes[state.range(0)];
   const int64_t rows = state.range(1);
   const bool threaded = state.range(2) != 0;
-  auto f = Make(dtype, s, rows);
+  auto f = Make(dtype, s, rows, x8);
   ThreadPool* pool = threaded ? &Pool() : nullptr;
   for (auto _ : state) {
     switch (path) {
@@ -118,10 +125,12 @@ BENCHMARK_CAPTURE(BM_MatMul, f16, DType::kF16, Path::kSelected)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, bf16, DType::kBF16, Path::kSelected)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, q8_0, DType::kQ8_0, Path::kSelected)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, q4_0, DType::kQ4_0, Path::kSelected)->Apply(Args);
+BENCHMARK_CAPTURE(BM_MatMul, q4_0x8, DType::kQ4_0, Path::kSelected, true)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, q4_k, DType::kQ4_K, Path::kSelected)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, q6_k, DType::kQ6_K, Path::kSelected)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, f16_portable, DType::kF16, Path::kPortable)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, q4_0_portable, DType::kQ4_0, Path::kPortable)->Apply(Args);
+BENCHMARK_CAPTURE(BM_MatMul, q4_0x8_portable, DType::kQ4_0, Path::kPortable, true)->Apply(Args);
 
 }  // namespace
 }  // namespace pagoda

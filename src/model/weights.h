@@ -1,6 +1,8 @@
 // ModelWeights: every weight of a Llama-family decoder, bound to the mapped
-// file data (matrices stay in the mapping, in their stored type; the small
-// norm and bias vectors are converted to float32 copies). Immutable after
+// file data (matrices stay in the mapping, in their stored type, except Q4_0
+// MatMul weights, which are repacked by eight into anonymous memory at load:
+// model/weight_repack.h; the small norm and bias vectors are converted to
+// float32 copies). Immutable after
 // loading: shared read-only by every forward pass.
 #pragma once
 
@@ -27,7 +29,8 @@ struct ModelWeights {
   // Per-pair rotary frequency divisors from a GGUF `rope_freqs.weight`
   // (llama3 scaling as llama.cpp stores it); empty when absent.
   std::vector<float> rope_freq_divisors;
-  // Keeps the mapped files (and so every WeightMatrix's data) alive.
+  // Keeps the mapped files and the repacked copies (and so every
+  // WeightMatrix's data) alive.
   std::vector<std::shared_ptr<const void>> owners;
 };
 

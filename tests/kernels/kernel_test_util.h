@@ -10,6 +10,7 @@
 
 #include "base/fp16.h"
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/repack.h"
 #include "kernels/cpu/reference.h"
 #include "kernels/ops.h"
 
@@ -64,6 +65,15 @@ inline OwnedWeight MakeWeight(DType dtype, int64_t rows, int64_t cols, uint32_t 
   }
   w.view = WeightMatrix{dtype, rows, cols, w.bytes.data(), row_bytes};
   return w;
+}
+
+// w (file-order Q4_0, rows a multiple of 8) repacked by eight into owned
+// bytes (kernels/cpu/repack.h).
+inline OwnedWeight RepackedQ4_0x8(const OwnedWeight& w) {
+  OwnedWeight out;
+  out.bytes.resize(w.bytes.size());
+  out.view = cpu::RepackQ4_0x8(w.view, out.bytes.data());
+  return out;
 }
 
 // x as MatMul's block-quantized kernels see it: each row quantized as

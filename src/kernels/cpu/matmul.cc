@@ -1,6 +1,7 @@
 // MatMul driver: checks the weights, quantizes x once per call for the
 // block-quantized types (kernels/cpu/qmatmul.h), splits the output features
-// across the pool and runs one kernel per slice. Every y[m, n] is computed
+// across the pool and runs one kernel per slice (whole groups of eight rows
+// for Q4_0 repacked by eight, kernels/cpu/repack.h). Every y[m, n] is computed
 // entirely by one thread with an order that depends only on k and on row m
 // of x (see the kernels), so the split — and the thread count — never
 // changes a bit of the result.
@@ -23,6 +24,7 @@
 #include "base/check.h"
 #include "kernels/cpu/qmatmul.h"
 #include "kernels/cpu/quant.h"
+#include "kernels/cpu/repack.h"
 #include "kernels/cpu/vec.h"
 
 extern "C" void openblas_set_num_threads(int num_threads);
@@ -93,6 +95,9 @@ QuantizedActs Quantize(Isa isa, ActFormat f, const float* x, int64_t rows, int64
 void CheckWeight(const WeightMatrix& w) {
   CHECK(CanDequantize(w.dtype)) << "MatMul: unsupported weight dtype " << DTypeName(w.dtype);
   CHECK_EQ(w.cols % GetDTypeInfo(w.dtype).block_size, 0);
+  if (w.layout == WeightLayout::kQ4_0x8) {
+    CHECK(w.dtype == DType::kQ4_0 && w.rows % kQ4_0x8Rows == 0) << "MatMul: bad kQ4_0x8 weight";
+  }
 }
 
 // Operands for `count` weights sharing x: each activation format is made
@@ -115,7 +120,13 @@ void Prepare(Isa isa, const WeightMatrix* ws, int count, const float* x, int64_t
 
 void RunRange(Isa isa, const WeightMatrix& w, const Operand& op, const float* x, int64_t rows,
               float* y, int64_t y_stride, int64_t n_begin, int64_t n_end) {
-  if (op.format != ActFormat::kFloat) {
+  if (w.layout == WeightLayout::kQ4_0x8) {
+    if (isa == Isa::kAvx2) {
+      avx2::QMatMulQ4_0x8Range(w, op.qa, y, y_stride, n_begin, n_end);
+    } else {
+      QMatMulQ4_0x8RangePortable(w, op.qa, y, y_stride, n_begin, n_end);
+    }
+  } else if (op.format != ActFormat::kFloat) {
     if (isa == Isa::kAvx2) {
       avx2::QMatMulRange(w, op.qa, y, y_stride, n_begin, n_end);
     } else {
@@ -133,8 +144,15 @@ bool WorthParallel(ThreadPool* pool, int64_t rows, int64_t n, int64_t k) {
 }
 
 // Slices in multiples of 16 output features keep the kernels' column tiles
-// whole.
+// (and kQ4_0x8's groups of eight rows) whole.
 constexpr int64_t kGrain = 16;
+static_assert(kGrain % kQ4_0x8Rows == 0);
+
+// A weight's extent in MatMulMany's joint index space: its rows rounded up
+// to the grain, so every weight starts at a multiple of the grain and a
+// slice boundary never splits a group of eight (the padding indices
+// compute nothing).
+int64_t Padded(int64_t rows) { return (rows + kGrain - 1) / kGrain * kGrain; }
 
 }  // namespace
 
@@ -169,20 +187,20 @@ void MatMulManyOn(Isa isa, const WeightMatrix* ws, int count, const float* x, in
   for (int i = 0; i < count; ++i) {
     CheckWeight(ws[i]);
     CHECK_EQ(ws[i].cols, ws[0].cols);
-    total += ws[i].rows;
+    total += Padded(ws[i].rows);
   }
   if (num_rows <= 0 || total <= 0) return;
   Operand ops[kMaxMatMulMany];
   Prepare(isa, ws, count, x, num_rows, pool, ops);
-  // The weights' output features, one after another, form one index space
-  // that the pool splits.
+  // The weights' output features, one after another (each padded to the
+  // grain), form one index space that the pool splits.
   auto run = [&](int64_t b, int64_t e) {
     int64_t base = 0;
     for (int i = 0; i < count; ++i) {
       const int64_t nb = std::max(b, base) - base;
       const int64_t ne = std::min(e, base + ws[i].rows) - base;
       if (nb < ne) RunRange(isa, ws[i], ops[i], x, num_rows, ys[i] + nb, ws[i].rows, nb, ne);
-      base += ws[i].rows;
+      base += Padded(ws[i].rows);
     }
   };
   if (WorthParallel(pool, num_rows, total, ws[0].cols)) {

@@ -37,6 +37,7 @@ QuantizedActs ActBuffer::Reset(ActFormat format, int64_t num_rows, int64_t cols)
   if (format == ActFormat::kBlock32 && d8_.size() < n / 4) {
     d8_.resize(n / 4);
     corr8_.resize(n / 4);
+    corr32_.resize(n / 32);
   }
   QuantizedActs qa;
   qa.format = format;
@@ -47,6 +48,7 @@ QuantizedActs ActBuffer::Reset(ActFormat format, int64_t num_rows, int64_t cols)
   qa.bsums = format == ActFormat::kBlock256 ? bsums_.data() : nullptr;
   qa.d8 = format == ActFormat::kBlock32 ? d8_.data() : nullptr;
   qa.corr8 = format == ActFormat::kBlock32 ? corr8_.data() : nullptr;
+  qa.corr32 = format == ActFormat::kBlock32 ? corr32_.data() : nullptr;
   return qa;
 }
 
@@ -69,11 +71,14 @@ void QuantizeActsPortable(const float* x, const QuantizedActs& qa, int64_t m_beg
     if (qa.format == ActFormat::kBlock32) {
       float* d8 = const_cast<float*>(qa.d8_row(m));
       int32_t* corr8 = const_cast<int32_t*>(qa.corr8_row(m));
+      int32_t* corr32 = const_cast<int32_t*>(qa.corr32_row(m));
       for (int64_t b = 0; b < qa.blocks_per_row(); ++b) {
+        corr32[b] = 0;
         for (int l = 0; l < 8; ++l) {
           const int8_t* lane = q + b * 32 + 4 * l;
           d8[b * 8 + l] = d[b];
           corr8[b * 8 + l] = 8 * (lane[0] + lane[1] + lane[2] + lane[3]);
+          corr32[b] += corr8[b * 8 + l];
         }
       }
     }

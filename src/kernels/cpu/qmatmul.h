@@ -31,6 +31,15 @@
 //     d (Q6_K).
 //   y = ((acc_0 + acc_4) + (acc_2 + acc_6)) + ((acc_1 + acc_5) + (acc_3 + acc_7))
 //       (- accm for the K-quants).
+//
+// Q4_0 repacked by eight (WeightLayout::kQ4_0x8, kernels/cpu/repack.h) has
+// its own, lane-free definition, so eight weight rows fill one vector and no
+// horizontal sum is needed: per weight row, per block b in order from 0,
+//   D_b = sum over the 32 elements of (nibble_i - 8) * q_i (exact),
+//   acc = fma(float(D_b), d_w * d_x, acc)   (acc starts at +0),
+//   y = acc.
+// It therefore differs from file-order Q4_0 in the last bits; the loader
+// repacks on every path, so all paths read the same layout and agree.
 // Every integer above is exact in int32.
 //
 // Pure functions over caller-owned memory: thread-safe.
@@ -63,7 +72,8 @@ inline int ActBlock(ActFormat f) {
 // kBlock32 also keeps, per block, two derived vectors that let the AVX2
 // tiles take every x operand straight from memory (their registers are all
 // taken by accumulators and weights): d8, the scale repeated 8 times, and
-// corr8, 8 * (the lane sums of q), which undoes Q4_0's + 8 on its nibbles.
+// corr8, 8 * (the lane sums of q), which undoes Q4_0's + 8 on its nibbles;
+// and corr32, 8 * (the sum of q over the block), the same for kQ4_0x8.
 struct QuantizedActs {
   ActFormat format = ActFormat::kBlock32;
   int64_t num_rows = 0;
@@ -73,6 +83,7 @@ struct QuantizedActs {
   const int16_t* bsums = nullptr;
   const float* d8 = nullptr;       // kBlock32: [rows, blocks, 8]
   const int32_t* corr8 = nullptr;  // kBlock32: [rows, blocks, 8]
+  const int32_t* corr32 = nullptr; // kBlock32: [rows, blocks]
 
   int64_t blocks_per_row() const { return cols / ActBlock(format); }
   const int8_t* q_row(int64_t m) const { return q + m * cols; }
@@ -80,6 +91,7 @@ struct QuantizedActs {
   const int16_t* bsums_row(int64_t m) const { return bsums + m * (cols / 16); }
   const float* d8_row(int64_t m) const { return d8 + m * blocks_per_row() * 8; }
   const int32_t* corr8_row(int64_t m) const { return corr8 + m * blocks_per_row() * 8; }
+  const int32_t* corr32_row(int64_t m) const { return corr32 + m * blocks_per_row(); }
 };
 
 // Owns the storage of a QuantizedActs; grows on demand and is reused.
@@ -95,10 +107,11 @@ class ActBuffer {
   std::vector<int16_t> bsums_;
   std::vector<float> d8_;
   std::vector<int32_t> corr8_;
+  std::vector<int32_t> corr32_;
 };
 
 // Quantizes rows [m_begin, m_end) of x (row stride qa.cols) into qa's
-// arrays (d8 and corr8 included), which must come from an ActBuffer (they
+// arrays (d8, corr8 and corr32 included), which must come from an ActBuffer (they
 // are written through).
 void QuantizeActsPortable(const float* x, const QuantizedActs& qa, int64_t m_begin, int64_t m_end);
 
@@ -106,6 +119,11 @@ void QuantizeActsPortable(const float* x, const QuantizedActs& qa, int64_t m_beg
 // n in [n_begin, n_end), on one thread. w.dtype must have a block format.
 void QMatMulRangePortable(const WeightMatrix& w, const QuantizedActs& qa, float* y,
                           int64_t y_stride, int64_t n_begin, int64_t n_end);
+
+// The same for a kQ4_0x8 weight (qmatmul_x8.cc); n_begin and n_end must be
+// multiples of 8 (whole groups).
+void QMatMulQ4_0x8RangePortable(const WeightMatrix& w, const QuantizedActs& qa, float* y,
+                                int64_t y_stride, int64_t n_begin, int64_t n_end);
 
 }  // namespace pagoda::cpu
 
@@ -116,6 +134,9 @@ namespace pagoda::avx2 {
 void QuantizeActs(const float* x, const cpu::QuantizedActs& qa, int64_t m_begin, int64_t m_end);
 void QMatMulRange(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y, int64_t y_stride,
                   int64_t n_begin, int64_t n_end);
+// kQ4_0x8 weights (qmatmul_x8_avx2.cc).
+void QMatMulQ4_0x8Range(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y,
+                        int64_t y_stride, int64_t n_begin, int64_t n_end);
 // The K-quant part of QMatMulRange.
 void QMatMulRangeKQuant(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y,
                         int64_t y_stride, int64_t n_begin, int64_t n_end);

@@ -185,11 +185,15 @@ void QuantizeActs(const float* x, const cpu::QuantizedActs& qa, int64_t m_begin,
     if (qa.format == cpu::ActFormat::kBlock32) {
       float* d8 = const_cast<float*>(qa.d8_row(m));
       int32_t* corr8 = const_cast<int32_t*>(qa.corr8_row(m));
+      int32_t* corr32 = const_cast<int32_t*>(qa.corr32_row(m));
       for (int64_t b = 0; b < qa.blocks_per_row(); ++b) {
         const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * 32));
         const __m256i corr = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(8), v), Ones16());
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(corr8 + b * 8), corr);
         _mm256_storeu_ps(d8 + b * 8, _mm256_set1_ps(d[b]));
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(corr), _mm256_extracti128_si256(corr, 1));
+        s = _mm_hadd_epi32(s, s);
+        corr32[b] = _mm_cvtsi128_si32(_mm_hadd_epi32(s, s));
       }
     }
     if (qa.format == cpu::ActFormat::kBlock256) {

@@ -1,0 +1,188 @@
+// AVX2 quantized-activation MatMul for Q4_0 repacked by eight
+// (WeightLayout::kQ4_0x8, kernels/cpu/repack.h), compiled with -mavx2 -mfma
+// -mf16c. Arithmetic as fixed in qmatmul.h: per weight row and block, the
+// exact integer dot D_b, then acc = fma(float(D_b), d_w * d_x, acc) block by
+// block. Each vector holds one quantity for the eight rows of a group, so a
+// block of eight rows costs four 32-byte loads, eight maddubs, one madd, one
+// vcvtph2ps and one fma per x row, and the result is stored as eight floats
+// with no horizontal sum.
+//
+// Batch invariance: an x row's outputs never depend on which other x rows
+// share its tile, or on the tile shape (the integers are exact, the float
+// steps are the same per row). Pure functions: thread-safe.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/check.h"
+#include "kernels/cpu/qmatmul.h"
+#include "kernels/cpu/repack.h"
+
+namespace pagoda::avx2 {
+
+namespace {
+
+#define PAGODA_X8_UNROLL _Pragma("GCC unroll 16")
+
+// The x rows a tile reads.
+struct X8Rows {
+  const int8_t* q[4];
+  const float* d[4];
+  const int32_t* corr32[4];
+};
+
+X8Rows RowsAt(const cpu::QuantizedActs& qa, int64_t m, int count) {
+  X8Rows x{};
+  for (int r = 0; r < count; ++r) {
+    x.q[r] = qa.q_row(m + r);
+    x.d[r] = qa.d_row(m + r);
+    x.corr32[r] = qa.corr32_row(m + r);
+  }
+  return x;
+}
+
+// Four x bytes broadcast to every 32-bit lane (one vpbroadcastd from memory).
+inline __m256i Broadcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// G groups of eight weight rows against R x rows. `prefetch` (bytes, 0 for
+// none) is added to each group's block address and fetched into L2.
+//
+// The block's integer dot for eight rows is summed in int16 before one madd
+// widens it: each maddubs lane is n_a * q_a + n_b * q_b with nibbles in
+// [0, 15] and |q| <= 127 (the quantizer never makes -128), so |.| <= 3810,
+// and eight of them (4 chunks x low/high nibbles) stay within
+// 8 x 2 x 15 x 127 = 30480 < 32767: no saturation, every partial sum exact.
+// The madd then adds the lane's two int16 halves: lane r is row r's
+// sum over all 32 elements of nibble * q, and 8 * sum(q) (corr32) takes the
+// nibbles' + 8 back off.
+template <int G, int R>
+void Tile(const uint8_t* const* groups, const X8Rows& x, int64_t blocks, float* y,
+          int64_t y_stride, int64_t prefetch) {
+  constexpr size_t kBlock = cpu::kQ4_0x8BlockBytes;
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[G][R];
+  PAGODA_X8_UNROLL
+  for (int g = 0; g < G; ++g) {
+    PAGODA_X8_UNROLL
+    for (int r = 0; r < R; ++r) acc[g][r] = _mm256_setzero_ps();
+  }
+  for (int64_t b = 0; b < blocks; ++b) {
+    if (prefetch != 0) {
+      PAGODA_X8_UNROLL
+      for (int g = 0; g < G; ++g) {
+        const char* p = reinterpret_cast<const char*>(groups[g] + b * kBlock + prefetch);
+        _mm_prefetch(p, _MM_HINT_T2);
+        _mm_prefetch(p + 64, _MM_HINT_T2);
+        _mm_prefetch(p + 128, _MM_HINT_T2);
+      }
+    }
+    __m256i dot[G][R];
+    PAGODA_X8_UNROLL
+    for (int j = 0; j < 4; ++j) {
+      __m256i lo[G], hi[G];
+      PAGODA_X8_UNROLL
+      for (int g = 0; g < G; ++g) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(groups[g] + b * kBlock + 16 + 32 * j));
+        lo[g] = _mm256_and_si256(v, low4);
+        hi[g] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+      }
+      PAGODA_X8_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const int8_t* q = x.q[r] + b * 32 + 4 * j;
+        const __m256i xl = Broadcast4(q), xh = Broadcast4(q + 16);
+        PAGODA_X8_UNROLL
+        for (int g = 0; g < G; ++g) {
+          const __m256i t = _mm256_add_epi16(_mm256_maddubs_epi16(lo[g], xl), _mm256_maddubs_epi16(hi[g], xh));
+          dot[g][r] = j == 0 ? t : _mm256_add_epi16(dot[g][r], t);
+        }
+      }
+    }
+    __m256 dw[G];
+    PAGODA_X8_UNROLL
+    for (int g = 0; g < G; ++g) {
+      dw[g] = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(groups[g] + b * kBlock)));
+    }
+    PAGODA_X8_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const __m256 dx = _mm256_set1_ps(x.d[r][b]);
+      const __m256i corr = _mm256_set1_epi32(x.corr32[r][b]);
+      PAGODA_X8_UNROLL
+      for (int g = 0; g < G; ++g) {
+        const __m256i d = _mm256_sub_epi32(_mm256_madd_epi16(dot[g][r], ones), corr);
+        acc[g][r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_mul_ps(dw[g], dx), acc[g][r]);
+      }
+    }
+  }
+  PAGODA_X8_UNROLL
+  for (int r = 0; r < R; ++r) {
+    PAGODA_X8_UNROLL
+    for (int g = 0; g < G; ++g) _mm256_storeu_ps(y + r * y_stride + 8 * g, acc[g][r]);
+  }
+}
+
+// Tile shapes. Decode: two groups share each x broadcast, and the next
+// tile's groups are prefetched block by block. Several x rows: each
+// unpacked chunk serves kRows x rows.
+constexpr int kDecodeGroups = 2;
+constexpr int kGroups = 1;
+constexpr int kRows = 4;
+// x rows are taken in blocks of this many, whose quantized data stays in
+// L2 while every weight group of the slice passes over them.
+constexpr int64_t kRowBlock = 64;
+
+}  // namespace
+
+void QMatMulQ4_0x8Range(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y,
+                        int64_t y_stride, int64_t n_begin, int64_t n_end) {
+  CHECK(w.layout == WeightLayout::kQ4_0x8 && qa.format == cpu::ActFormat::kBlock32);
+  CHECK(n_begin % cpu::kQ4_0x8Rows == 0 && n_end % cpu::kQ4_0x8Rows == 0) << "kQ4_0x8: partial group";
+  const int64_t blocks = qa.blocks_per_row();
+  const size_t group_bytes = cpu::Q4_0x8GroupBytes(w.cols);
+  const int64_t g_begin = n_begin / cpu::kQ4_0x8Rows, g_end = n_end / cpu::kQ4_0x8Rows;
+  auto group_at = [&](int64_t g) { return w.data + g * group_bytes; };
+  auto out = [&](int64_t m, int64_t g) { return y + m * y_stride + (g * cpu::kQ4_0x8Rows - n_begin); };
+  if (qa.num_rows == 1) {
+    constexpr int G = kDecodeGroups;
+    const X8Rows x = RowsAt(qa, 0, 1);
+    const int64_t ahead = G * static_cast<int64_t>(group_bytes);
+    int64_t g = g_begin;
+    for (; g + G <= g_end; g += G) {
+      const uint8_t* gs[G];
+      for (int i = 0; i < G; ++i) gs[i] = group_at(g + i);
+      Tile<G, 1>(gs, x, blocks, out(0, g), y_stride, g + 2 * G <= g_end ? ahead : 0);
+    }
+    for (; g < g_end; ++g) {
+      const uint8_t* gs[1] = {group_at(g)};
+      Tile<1, 1>(gs, x, blocks, out(0, g), y_stride, 0);
+    }
+    return;
+  }
+  constexpr int R = kRows;
+  // Every x row of the block against GG groups starting at group g.
+  auto all_rows = [&]<int GG>(int64_t g, int64_t m0, int64_t m1) {
+    const uint8_t* gs[GG];
+    for (int i = 0; i < GG; ++i) gs[i] = group_at(g + i);
+    int64_t m = m0;
+    for (; m + R <= m1; m += R) Tile<GG, R>(gs, RowsAt(qa, m, R), blocks, out(m, g), y_stride, 0);
+    switch (m1 - m) {
+      case 3: Tile<GG, 3>(gs, RowsAt(qa, m, 3), blocks, out(m, g), y_stride, 0); break;
+      case 2: Tile<GG, 2>(gs, RowsAt(qa, m, 2), blocks, out(m, g), y_stride, 0); break;
+      case 1: Tile<GG, 1>(gs, RowsAt(qa, m, 1), blocks, out(m, g), y_stride, 0); break;
+      default: break;
+    }
+  };
+  for (int64_t m0 = 0; m0 < qa.num_rows; m0 += kRowBlock) {
+    const int64_t m1 = std::min(qa.num_rows, m0 + kRowBlock);
+    int64_t g = g_begin;
+    for (; g + kGroups <= g_end; g += kGroups) all_rows.template operator()<kGroups>(g, m0, m1);
+    for (; g < g_end; ++g) all_rows.template operator()<1>(g, m0, m1);
+  }
+}
+
+}  // namespace pagoda::avx2

@@ -1,0 +1,55 @@
+// The row-interleaved Q4_0 layout (WeightLayout::kQ4_0x8) and the
+// conversions between it and the file's Q4_0 rows.
+//
+// Why: batch-1 decode of a Q4_0 model is bound by the integer-dot kernel's
+// instruction count, not by memory (the file-order kernel streams weights
+// well below what the machine reads). With eight rows' blocks side by side,
+// one 32-byte load feeds eight rows, one vcvtph2ps widens their eight
+// scales, and one vector accumulator holds eight outputs, so no horizontal
+// sums are left (llama.cpp repacks Q4_0 the same way, "Q4_0_8_8", on AVX2
+// CPUs). The model loader repacks at load time (model/weight_repack.h).
+//
+// Layout, for a Q4_0 matrix of `rows` (a multiple of 8) x `cols` (a
+// multiple of 32), blocks = cols / 32:
+//   group g (rows 8g .. 8g+7) starts at g * blocks * 144 bytes; inside it
+//   block b (elements 32b .. 32b+31) starts at b * 144 and holds
+//     bytes   0 ..  15: the eight rows' fp16 scales d, row r at bytes 2r, 2r+1;
+//     bytes  16 .. 143: four chunks of 32 bytes; chunk j (bytes 16 + 32j ..)
+//       holds, in its 32-bit lane r (bytes 4r .. 4r+3), row r's qs bytes
+//       4j .. 4j+3 of block b.
+// So (chunk_j & 0x0f) has row r's elements 4j .. 4j+3 in lane r, and
+// ((chunk_j >> 4) & 0x0f) its elements 4j+16 .. 4j+19. The total size is
+// the file's (rows * cols / 32 * 18 bytes); a kQ4_0x8 WeightMatrix keeps
+// row_bytes = the Q4_0 row size (cols / 32 * 18), which is not a stride:
+// rows * row_bytes is still the matrix's size.
+//
+// Pure functions over caller-owned memory: thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/ops.h"
+
+namespace pagoda::cpu {
+
+constexpr int kQ4_0x8Rows = 8;
+constexpr size_t kQ4_0x8BlockBytes = 144;  // 8 scales + 8 x 16 nibble bytes
+
+// Whether w (file layout) can be repacked: Q4_0, rows a multiple of 8.
+bool CanRepackQ4_0x8(const WeightMatrix& w);
+
+// Bytes of a group of eight rows (= 8 * the Q4_0 row size).
+inline size_t Q4_0x8GroupBytes(int64_t cols) {
+  return static_cast<size_t>(cols / 32) * kQ4_0x8BlockBytes;
+}
+
+// Writes w (kRows, CanRepackQ4_0x8) into dst (w.rows * w.row_bytes bytes)
+// in the kQ4_0x8 layout and returns the matrix that reads it.
+WeightMatrix RepackQ4_0x8(const WeightMatrix& w, uint8_t* dst);
+
+// The exact inverse: writes the kQ4_0x8 matrix w back as file-order Q4_0
+// rows into dst (w.rows * w.row_bytes bytes) and returns that matrix.
+WeightMatrix UnpackQ4_0x8(const WeightMatrix& w, uint8_t* dst);
+
+}  // namespace pagoda::cpu

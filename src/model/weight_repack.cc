@@ -1,0 +1,102 @@
+// Repacks a model's Q4_0 MatMul weights by eight at load (see weight_repack.h).
+#include "model/weight_repack.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "kernels/cpu/repack.h"
+
+namespace pagoda {
+
+namespace {
+
+// Every matrix that only MatMul reads and that can be repacked.
+std::vector<WeightMatrix*> Candidates(ModelWeights* w) {
+  std::vector<WeightMatrix*> out;
+  auto add = [&](WeightMatrix* m) {
+    if (cpu::CanRepackQ4_0x8(*m)) out.push_back(m);
+  };
+  for (LayerWeights& l : w->layers) {
+    for (WeightMatrix* m : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj,
+                            &l.down_proj}) {
+      add(m);
+    }
+  }
+  // Tied lm_head is the embedding table, which GetRow reads in file order.
+  if (w->lm_head.data != w->embed_tokens.data) add(&w->lm_head);
+  return out;
+}
+
+size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+// An anonymous read-write mapping, unmapped when the last owner goes.
+class AnonymousMemory {
+ public:
+  static StatusOr<std::shared_ptr<AnonymousMemory>> Allocate(size_t bytes) {
+    // 2 MiB alignment lets transparent huge pages back the whole range:
+    // decode streams it end to end every token, and 4 KiB pages would cost
+    // a TLB miss every 4 KiB.
+    constexpr size_t kHuge = size_t{2} << 20;
+    const size_t size = RoundUp(bytes, kHuge) + kHuge;
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+      return Internal(std::string("repacking weights: mmap of ") + std::to_string(size) +
+                      " bytes failed: " + std::strerror(errno));
+    }
+    auto m = std::shared_ptr<AnonymousMemory>(new AnonymousMemory(p, size));
+    m->aligned_ = reinterpret_cast<uint8_t*>(RoundUp(reinterpret_cast<uintptr_t>(p), kHuge));
+#ifdef MADV_HUGEPAGE
+    ::madvise(m->aligned_, RoundUp(bytes, kHuge), MADV_HUGEPAGE);  // a hint: failure is harmless
+#endif
+    return m;
+  }
+  ~AnonymousMemory() { ::munmap(base_, size_); }
+  AnonymousMemory(const AnonymousMemory&) = delete;
+  AnonymousMemory& operator=(const AnonymousMemory&) = delete;
+  uint8_t* data() const { return aligned_; }
+
+ private:
+  AnonymousMemory(void* base, size_t size) : base_(base), size_(size) {}
+  void* base_;
+  size_t size_;
+  uint8_t* aligned_ = nullptr;
+};
+
+// Drops the whole pages of [begin, begin + n) from this process, if the
+// range lies inside the read-only file mapping (later reads would fault
+// them back in from the file; nothing reads them again).
+void ReleaseFilePages(const MappedFile* file, const uint8_t* begin, size_t n) {
+  if (file == nullptr || begin < file->data() || begin + n > file->data() + file->size()) return;
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t lo = RoundUp(reinterpret_cast<uintptr_t>(begin), page);
+  const uintptr_t hi = (reinterpret_cast<uintptr_t>(begin) + n) / page * page;
+  if (lo < hi) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+}
+
+}  // namespace
+
+Status RepackQ4_0Weights(ModelWeights* weights, const MappedFile* file) {
+  std::vector<WeightMatrix*> todo = Candidates(weights);
+  if (todo.empty()) return Status::Ok();
+  // One arena for all of them, each matrix 64-byte aligned.
+  size_t total = 0;
+  for (const WeightMatrix* m : todo) total += RoundUp(m->rows * m->row_bytes, 64);
+  ASSIGN_OR_RETURN(std::shared_ptr<AnonymousMemory> arena, AnonymousMemory::Allocate(total));
+  size_t offset = 0;
+  for (WeightMatrix* m : todo) {
+    const size_t bytes = m->rows * m->row_bytes;
+    const uint8_t* source = m->data;
+    *m = cpu::RepackQ4_0x8(*m, arena->data() + offset);
+    ReleaseFilePages(file, source, bytes);
+    offset += RoundUp(bytes, 64);
+  }
+  weights->owners.push_back(std::move(arena));
+  return Status::Ok();
+}
+
+}  // namespace pagoda
