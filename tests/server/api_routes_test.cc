@@ -214,6 +214,13 @@ TEST_F(ApiRoutesTest, TokenizeAndDetokenize) {
   auto detok = PostJson(port(), "/detokenize", {{"tokens", no_special["tokens"]}});
   ASSERT_EQ(detok.status, 200) << detok.body;
   EXPECT_EQ(detok.Json()["prompt"], "hello");
+  // Special-token text in a prompt is the special token, as Hugging Face
+  // tokenizers (and so vLLM) read it: "</s>" is id 1, not its characters.
+  json eos_text = PostJson(port(), "/tokenize", {{"prompt", "</s>hello"}, {"add_special_tokens", false}}).Json();
+  ASSERT_EQ(eos_text["tokens"].size(), no_special["tokens"].size() + 1) << eos_text;
+  EXPECT_EQ(eos_text["tokens"][0], 1);
+  json completion = Complete({{"prompt", "</s>hello"}, {"max_tokens", 1}});
+  EXPECT_EQ(completion["usage"]["prompt_tokens"], t["count"].get<int>() + 1);
 }
 
 TEST_F(ApiRoutesTest, RequestIdHeaderIsHonoured) {

@@ -7,10 +7,8 @@
 // a named function streams its arguments as they are generated (the name
 // first); "required" and "auto" calls are sent once each call is complete,
 // so no fragment ever belongs to a call that later fails to parse.
-#include <chrono>
-
-#include "server/handlers/generation_job.h"
 #include "server/handlers/handlers.h"
+#include "server/handlers/openai_job.h"
 #include "server/openai/responses.h"
 #include "server/tool_calls.h"
 
@@ -29,18 +27,12 @@ struct ChatChoiceState {
   nlohmann::json stop_reason = nullptr;
 };
 
-class ChatJob final : public GenerationJob {
+class ChatJob final : public OpenAiJob {
  public:
   ChatJob(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange, ChatCompletionRequest request,
           std::string request_id)
-      : GenerationJob(ctx.engine(), std::move(exchange)),
-        ctx_(ctx),
+      : OpenAiJob(ctx, std::move(exchange), request, "chatcmpl", std::move(request_id)),
         request_(std::move(request)),
-        id_("chatcmpl-" + request_id),
-        request_id_(std::move(request_id)),
-        created_(std::chrono::duration_cast<std::chrono::seconds>(
-                     std::chrono::system_clock::now().time_since_epoch())
-                     .count()),
         choices_(request_.sampling.n) {
     // echo repeats a final assistant message the reply continues (vLLM).
     if (request_.echo && !request_.messages.empty() && request_.messages.back().role == "assistant") {
@@ -49,10 +41,6 @@ class ChatJob final : public GenerationJob {
   }
 
  protected:
-  void BeforeSubmit() override {
-    if (request_.stream) exchange().StartStream(200, "text/event-stream", {{"X-Request-Id", request_id_}});
-  }
-
   void OnOutput(size_t, RequestOutput& output) override {
     num_prompt_tokens_ = output.num_prompt_tokens;
     num_cached_tokens_ = output.num_cached_tokens;
@@ -91,17 +79,7 @@ class ChatJob final : public GenerationJob {
   }
 
   void OnFinished() override {
-    if (request_.stream) {
-      if (request_.stream_options.include_usage) {
-        nlohmann::json chunk = Envelope("chat.completion.chunk");
-        chunk["choices"] = nlohmann::json::array();
-        chunk["usage"] = Usage();
-        exchange().Write(SseEvent(chunk));
-      }
-      exchange().Write(kSseDone);
-      exchange().EndStream();
-      return;
-    }
+    if (request_.stream) return EndStream("chat.completion.chunk");
     nlohmann::json choices = nlohmann::json::array();
     for (size_t i = 0; i < choices_.size(); ++i) {
       const ChatChoiceState& choice = choices_[i];
@@ -131,14 +109,13 @@ class ChatJob final : public GenerationJob {
     nlohmann::json body = Envelope("chat.completion");
     body["choices"] = std::move(choices);
     body["usage"] = Usage();
-    RespondJson(exchange(), body, {{"X-Request-Id", request_id_}});
+    RespondWhole(body);
   }
 
-  void OnSubmitError(const ApiError& error) override {
-    if (!request_.stream) return RespondError(exchange(), error, {{"X-Request-Id", request_id_}});
-    exchange().Write(SseEvent(nlohmann::json::parse(ApiErrorJson(error))));
-    exchange().Write(kSseDone);
-    exchange().EndStream();
+  nlohmann::json Usage() const override {
+    int64_t completion = 0;
+    for (const ChatChoiceState& c : choices_) completion += c.num_tokens;
+    return UsageJson(num_prompt_tokens_, completion, num_cached_tokens_);
   }
 
  private:
@@ -237,16 +214,6 @@ class ChatJob final : public GenerationJob {
     (void)no_finish;
   }
 
-  nlohmann::json Envelope(const char* object) const {
-    return {{"id", id_}, {"object", object}, {"created", created_}, {"model", ctx_.model_name()}};
-  }
-
-  nlohmann::json Usage() const {
-    int64_t completion = 0;
-    for (const ChatChoiceState& c : choices_) completion += c.num_tokens;
-    return UsageJson(num_prompt_tokens_, completion, num_cached_tokens_);
-  }
-
   void WriteChunk(int index, nlohmann::json delta, nlohmann::json logprobs, nlohmann::json finish_reason,
                   nlohmann::json stop_reason) {
     nlohmann::json chunk = Envelope("chat.completion.chunk");
@@ -255,15 +222,10 @@ class ChatJob final : public GenerationJob {
                                                {"logprobs", std::move(logprobs)},
                                                {"finish_reason", std::move(finish_reason)},
                                                {"stop_reason", std::move(stop_reason)}}});
-    if (request_.stream_options.continuous_usage_stats) chunk["usage"] = Usage();
-    exchange().Write(SseEvent(chunk));
+    WriteStreamChunk(std::move(chunk));
   }
 
-  ServerContext& ctx_;
   ChatCompletionRequest request_;
-  std::string id_;
-  std::string request_id_;
-  int64_t created_;
   std::string echo_;
   std::vector<ChatChoiceState> choices_;
   int64_t num_prompt_tokens_ = 0;
@@ -288,15 +250,10 @@ void HandleChatCompletions(ServerContext& ctx, const std::shared_ptr<HttpExchang
   if (!prompt.ok()) return RespondError(*exchange, ApiErrorFromStatus(prompt.status(), "messages"), id_header);
   const bool templated = ctx.chat().places_special_tokens();
 
-  GenerateRequest r;
-  r.request_id = "chatcmpl-" + request_id;
-  r.prompt_token_ids = ctx.Tokenize(*prompt, request.add_special_tokens || !templated, /*parse_special=*/templated);
-  r.sampling_params = request.sampling;
-  r.priority = request.priority;
-  r.cache_salt = request.cache_salt;
-  r.arrival_time = MonotonicSeconds();
   std::vector<GenerateRequest> engine_requests;
-  engine_requests.push_back(std::move(r));
+  engine_requests.push_back(EngineRequest(
+      request, "chatcmpl-" + request_id,
+      ctx.Tokenize(*prompt, request.add_special_tokens || !templated, /*parse_special=*/templated)));
   auto job = std::make_shared<ChatJob>(ctx, exchange, std::move(request), request_id);
   if (auto error = job->Start(std::move(engine_requests))) RespondError(*exchange, *error, id_header);
 }

@@ -3,10 +3,8 @@
 // index = prompt index * n + choice. Answers whole, or as server-sent
 // events with a final usage chunk (stream_options.include_usage) and
 // "data: [DONE]". echo prepends the prompt; logprobs use the legacy format.
-#include <chrono>
-
-#include "server/handlers/generation_job.h"
 #include "server/handlers/handlers.h"
+#include "server/handlers/openai_job.h"
 #include "server/openai/responses.h"
 
 namespace pagoda {
@@ -30,18 +28,12 @@ struct PromptState {
   std::vector<int32_t> prompt_token_ids;
 };
 
-class CompletionJob final : public GenerationJob {
+class CompletionJob final : public OpenAiJob {
  public:
   CompletionJob(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange, CompletionRequest request,
                 std::string request_id)
-      : GenerationJob(ctx.engine(), std::move(exchange)),
-        ctx_(ctx),
+      : OpenAiJob(ctx, std::move(exchange), request, "cmpl", std::move(request_id)),
         request_(std::move(request)),
-        id_("cmpl-" + request_id),
-        request_id_(std::move(request_id)),
-        created_(std::chrono::duration_cast<std::chrono::seconds>(
-                     std::chrono::system_clock::now().time_since_epoch())
-                     .count()),
         n_(request_.sampling.n) {
     prompts_.resize(request_.prompts.size());
     choices_.resize(request_.prompts.size() * n_);
@@ -52,10 +44,6 @@ class CompletionJob final : public GenerationJob {
   }
 
  protected:
-  void BeforeSubmit() override {
-    if (request_.stream) exchange().StartStream(200, "text/event-stream", {{"X-Request-Id", request_id_}});
-  }
-
   void OnOutput(size_t prompt_index, RequestOutput& output) override {
     PromptState& prompt = prompts_[prompt_index];
     if (!output.prompt_token_ids.empty()) {
@@ -90,10 +78,9 @@ class CompletionJob final : public GenerationJob {
                             {"logprobs", request_.sampling.logprobs ? choice.logprobs.Take() : nlohmann::json(nullptr)},
                             {"finish_reason", delta.finished ? choice.finish_reason : nlohmann::json(nullptr)},
                             {"stop_reason", delta.finished ? choice.stop_reason : nlohmann::json(nullptr)}};
-        nlohmann::json chunk = Envelope();
+        nlohmann::json chunk = Envelope("text_completion");
         chunk["choices"] = nlohmann::json::array({std::move(c)});
-        if (request_.stream_options.continuous_usage_stats) chunk["usage"] = Usage();
-        exchange().Write(SseEvent(chunk));
+        WriteStreamChunk(std::move(chunk));
       } else {
         choice.text += text;
       }
@@ -101,17 +88,7 @@ class CompletionJob final : public GenerationJob {
   }
 
   void OnFinished() override {
-    if (request_.stream) {
-      if (request_.stream_options.include_usage) {
-        nlohmann::json chunk = Envelope();
-        chunk["choices"] = nlohmann::json::array();
-        chunk["usage"] = Usage();
-        exchange().Write(SseEvent(chunk));
-      }
-      exchange().Write(kSseDone);
-      exchange().EndStream();
-      return;
-    }
+    if (request_.stream) return EndStream("text_completion");
     nlohmann::json choices = nlohmann::json::array();
     for (size_t i = 0; i < choices_.size(); ++i) {
       ChoiceState& choice = choices_[i];
@@ -121,25 +98,13 @@ class CompletionJob final : public GenerationJob {
                          {"finish_reason", choice.finish_reason},
                          {"stop_reason", choice.stop_reason}});
     }
-    nlohmann::json body = Envelope();
+    nlohmann::json body = Envelope("text_completion");
     body["choices"] = std::move(choices);
     body["usage"] = Usage();
-    RespondJson(exchange(), body, {{"X-Request-Id", request_id_}});
+    RespondWhole(body);
   }
 
-  void OnSubmitError(const ApiError& error) override {
-    if (!request_.stream) return RespondError(exchange(), error, {{"X-Request-Id", request_id_}});
-    exchange().Write(SseEvent(nlohmann::json::parse(ApiErrorJson(error))));
-    exchange().Write(kSseDone);
-    exchange().EndStream();
-  }
-
- private:
-  nlohmann::json Envelope() const {
-    return {{"id", id_}, {"object", "text_completion"}, {"created", created_}, {"model", ctx_.model_name()}};
-  }
-
-  nlohmann::json Usage() const {
+  nlohmann::json Usage() const override {
     int64_t prompt_tokens = 0, cached = 0, completion = 0;
     for (const PromptState& p : prompts_) prompt_tokens += p.num_prompt_tokens, cached += p.num_cached_tokens;
     for (const ChoiceState& c : choices_) completion += c.num_tokens;
@@ -158,11 +123,7 @@ class CompletionJob final : public GenerationJob {
     for (const TokenLogprobs& entry : *prompt.prompt_logprobs) choice->logprobs.Add(entry);
   }
 
-  ServerContext& ctx_;
   CompletionRequest request_;
-  std::string id_;
-  std::string request_id_;
-  int64_t created_;
   size_t n_;
   std::vector<PromptState> prompts_;
   std::vector<ChoiceState> choices_;
@@ -184,15 +145,10 @@ void HandleCompletions(ServerContext& ctx, const std::shared_ptr<HttpExchange>& 
   std::vector<GenerateRequest> engine_requests;
   for (size_t i = 0; i < request.prompts.size(); ++i) {
     const PromptInput& prompt = request.prompts[i];
-    GenerateRequest r;
-    r.request_id = "cmpl-" + request_id + "-" + std::to_string(i);
-    r.prompt_token_ids = prompt.is_tokens ? prompt.token_ids
-                                          : ctx.Tokenize(prompt.text, request.add_special_tokens, false);
-    r.sampling_params = request.sampling;
-    r.priority = request.priority;
-    r.cache_salt = request.cache_salt;
-    r.arrival_time = MonotonicSeconds();
-    engine_requests.push_back(std::move(r));
+    engine_requests.push_back(EngineRequest(
+        request, "cmpl-" + request_id + "-" + std::to_string(i),
+        prompt.is_tokens ? prompt.token_ids
+                          : ctx.Tokenize(prompt.text, request.add_special_tokens, /*parse_special=*/true)));
   }
   auto job = std::make_shared<CompletionJob>(ctx, exchange, std::move(request), request_id);
   if (auto error = job->Start(std::move(engine_requests))) RespondError(*exchange, *error, id_header);

@@ -19,7 +19,7 @@ void HandleTokenize(ServerContext& ctx, const std::shared_ptr<HttpExchange>& exc
     const bool templated = ctx.chat().places_special_tokens();
     ids = ctx.tokenizer().Encode(*prompt, request.add_special_tokens || !templated, /*parse_special=*/templated);
   } else {
-    ids = ctx.tokenizer().Encode(request.prompt, request.add_special_tokens);
+    ids = ctx.tokenizer().Encode(request.prompt, request.add_special_tokens, /*parse_special=*/true);
   }
   nlohmann::json token_strs = nullptr;
   if (request.return_token_strs) {
