@@ -13,6 +13,7 @@ namespace {
 struct MkmodelArgs {
   std::string arch = "llama";
   std::string dtype = "f32";
+  std::string output_dtype = "same";
   std::string format = "gguf";
   std::string out;
   RandomModelSpec spec;
@@ -27,6 +28,10 @@ CommandRun AddMkmodelCommand(CLI::App& app) {
       ->check(CLI::IsMember({"llama", "qwen2", "qwen3"}));
   app.add_option("--dtype", a->dtype, "f32, f16, bf16, q8_0 or q4_0")
       ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0", "q4_0"}));
+  app.add_option("--output-dtype", a->output_dtype,
+                 "Type of the untied output matrix (GGUF): same (as --dtype), f32, f16, bf16, q8_0, q4_0 or "
+                 "q6_k (what llama.cpp's Q4_0 files use)")
+      ->check(CLI::IsMember({"same", "f32", "f16", "bf16", "q8_0", "q4_0", "q6_k"}));
   app.add_option("--format", a->format, "gguf or hf")->check(CLI::IsMember({"gguf", "hf"}));
   app.add_option("--out,-o", a->out, "Output GGUF file or folder")->required();
   app.add_option("--vocab-size", s.vocab_size);
@@ -52,11 +57,12 @@ CommandRun AddMkmodelCommand(CLI::App& app) {
     spec.arch = a->arch == "qwen2" ? Architecture::kQwen2
                 : a->arch == "qwen3" ? Architecture::kQwen3 : Architecture::kLlama;
     spec.dtype = DTypeFromName(a->dtype).value();
+    if (a->output_dtype != "same") spec.output_dtype = DTypeFromName(a->output_dtype).value();
     if (a->rope_scaling == "linear") spec.rope_scaling.type = RopeScaling::Type::kLinear;
     if (a->rope_scaling == "llama3") spec.rope_scaling.type = RopeScaling::Type::kLlama3;
     Status st = a->format == "hf" ? WriteRandomHf(spec, a->out) : WriteRandomGguf(spec, a->out);
     if (!st.ok()) {
-      std::fprintf(stderr, "pagoda mkmodel: %s\n", st.message().c_str());
+      std::fprintf(stderr, "pagoda: %s\n", st.message().c_str());
       return 1;
     }
     return 0;

@@ -221,6 +221,19 @@ StatusOr<ModelConfig> SpecConfig(const RandomModelSpec& sp) {
     default:
       return InvalidArgument("mkmodel: weight type must be f32, f16, bf16, q8_0 or q4_0");
   }
+  if (sp.output_dtype) {
+    const DType t = *sp.output_dtype;
+    if (sp.tie_word_embeddings) return InvalidArgument("mkmodel: an output type needs an untied output matrix");
+    if (t != DType::kQ6_K && t != DType::kF32 && t != DType::kF16 && t != DType::kBF16 && t != DType::kQ8_0 &&
+        t != DType::kQ4_0) {
+      return InvalidArgument("mkmodel: output type must be f32, f16, bf16, q8_0, q4_0 or q6_k");
+    }
+    const int out_block = GetDTypeInfo(t).block_size;
+    if (c.hidden_size % out_block != 0) {
+      return InvalidArgument("mkmodel: " + std::string(DTypeName(t)) + " output needs a hidden size that is a multiple of " +
+                             std::to_string(out_block) + " (got " + std::to_string(c.hidden_size) + ")");
+    }
+  }
   return c;
 }
 
@@ -242,7 +255,11 @@ Status WriteRandomGguf(const RandomModelSpec& sp, const std::string& path) {
   GgufWriter w;
   w.SetString("general.architecture", arch);
   w.SetString("general.name", "pagoda-random-" + arch);
-  w.SetUint32("general.file_type", sp.dtype == DType::kF32 ? 0 : 1);
+  // llama.cpp's file types (LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_Q4_0,
+  // MOSTLY_Q8_0, MOSTLY_BF16): informational, readers go by tensor types.
+  const uint32_t file_type = sp.dtype == DType::kF32 ? 0 : sp.dtype == DType::kF16 ? 1
+                             : sp.dtype == DType::kQ4_0 ? 2 : sp.dtype == DType::kQ8_0 ? 7 : 32;
+  w.SetUint32("general.file_type", file_type);
   w.SetUint32(arch + ".context_length", static_cast<uint32_t>(c.max_position_embeddings));
   w.SetUint32(arch + ".embedding_length", static_cast<uint32_t>(c.hidden_size));
   w.SetUint32(arch + ".block_count", static_cast<uint32_t>(c.num_layers));
@@ -287,14 +304,16 @@ Status WriteRandomGguf(const RandomModelSpec& sp, const std::string& path) {
     if (t.is_qk && sp.arch == Architecture::kLlama) {
       t.values = PermuteForGguf(t.values, t.heads, c.head_dim, t.cols);
     }
+    const DType type = sp.output_dtype && t.gguf_name == "output.weight" ? *sp.output_dtype : sp.dtype;
     w.AddTensor(t.gguf_name, {static_cast<uint64_t>(t.cols), static_cast<uint64_t>(t.rows)},
-                sp.dtype, Encode(t.values, t.rows, t.cols, sp.dtype));
+                type, Encode(t.values, t.rows, t.cols, type));
     std::vector<float>().swap(t.values);  // keep peak memory near one copy
   }
   return w.WriteTo(path);
 }
 
 Status WriteRandomHf(const RandomModelSpec& sp, const std::string& dir) {
+  if (sp.output_dtype) return InvalidArgument("mkmodel: Hugging Face folders keep one weight type");
   if (sp.dtype != DType::kF32 && sp.dtype != DType::kF16 && sp.dtype != DType::kBF16) {
     return InvalidArgument("mkmodel: Hugging Face folders hold f32, f16 or bf16 weights");
   }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "base/status.h"
@@ -36,6 +37,9 @@ struct RandomModelSpec {
   double rms_norm_eps = 1e-5;
   int64_t max_position_embeddings = 2048;
   DType dtype = DType::kF32;  // weight matrices (and embeddings)
+  // The untied output matrix's type when it differs (GGUF only): llama.cpp's
+  // Q4_0 files keep it in Q6_K, for instance.
+  std::optional<DType> output_dtype;
   uint64_t seed = 1;
 };
 

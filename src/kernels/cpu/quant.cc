@@ -35,6 +35,7 @@ bool CanQuantize(DType dtype) {
     case DType::kBF16:
     case DType::kQ8_0:
     case DType::kQ4_0:
+    case DType::kQ6_K:
       return true;
     default:
       return false;
@@ -163,6 +164,9 @@ void QuantizeRow(DType dtype, const float* src, void* dst, int64_t n) {
       return;
     case DType::kQ4_0:
       QuantizeQ4_0(src, static_cast<BlockQ4_0*>(dst), n);
+      return;
+    case DType::kQ6_K:
+      cpu::QuantizeQ6K(src, static_cast<cpu::BlockQ6K*>(dst), n);
       return;
     default:
       CHECK(false) << "QuantizeRow: unsupported dtype " << DTypeName(dtype);

@@ -45,5 +45,6 @@ bool CanQuantize(DType dtype);
 void DequantizeQ4K(const BlockQ4K* src, float* dst, int64_t n);
 void DequantizeQ5K(const BlockQ5K* src, float* dst, int64_t n);
 void DequantizeQ6K(const BlockQ6K* src, float* dst, int64_t n);
+void QuantizeQ6K(const float* src, BlockQ6K* dst, int64_t n);
 
 }  // namespace pagoda::cpu

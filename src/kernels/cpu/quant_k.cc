@@ -1,6 +1,11 @@
 // Dequantizers for the K-quant super-blocks (ggml's Q4_K, Q5_K, Q6_K), which
-// GGUF files use for output and embedding matrices even in "Q4_0" models.
+// GGUF files use for output and embedding matrices even in "Q4_0" models,
+// and a Q6_K quantizer so `pagoda mkmodel` can write such files.
 #include "kernels/cpu/quant.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
 
 #include "base/fp16.h"
 
@@ -101,6 +106,58 @@ void DequantizeQ6K(const BlockQ6K* src, float* dst, int64_t n) {
       ql += 64;
       qh += 32;
       sc += 8;
+    }
+  }
+}
+
+// Round to nearest, no search for the error-minimising scale (llama.cpp's
+// make_qx_quants does one): sub-block j's float scale s_j maps its largest
+// magnitude to -32, the super-block keeps d = (largest |s_j|) / 127 and
+// scales[j] = round(s_j / d), and each element becomes
+// clamp(round(x / (d * scales[j])), -32, 31) + 32, packed as DequantizeQ6K
+// reads it. The error stays within half a step of each sub-block's scale.
+void QuantizeQ6K(const float* src, BlockQ6K* dst, int64_t n) {
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    const float* x = src + b * kQK_K;
+    BlockQ6K& blk = dst[b];
+    float sub_scale[kQK_K / 16];
+    float max_abs_scale = 0.0f, max_scale = 0.0f;
+    for (int j = 0; j < kQK_K / 16; ++j) {
+      float max = 0.0f;
+      for (int i = 0; i < 16; ++i) {
+        if (std::fabs(x[16 * j + i]) > std::fabs(max)) max = x[16 * j + i];
+      }
+      sub_scale[j] = max / -32.0f;
+      if (std::fabs(sub_scale[j]) > max_abs_scale) {
+        max_abs_scale = std::fabs(sub_scale[j]);
+        max_scale = sub_scale[j];
+      }
+    }
+    const float d = max_scale / 127.0f;
+    blk.d = F32ToFp16(d);
+    const float dd = Fp16ToF32(blk.d);  // what the reader will use
+    uint8_t levels[kQK_K];
+    for (int j = 0; j < kQK_K / 16; ++j) {
+      const int sc = d == 0.0f ? 0 : std::clamp(static_cast<int>(std::lround(sub_scale[j] / d)), -127, 127);
+      blk.scales[j] = static_cast<int8_t>(sc);
+      const float step = dd * static_cast<float>(sc);
+      for (int i = 0; i < 16; ++i) {
+        const int q = step == 0.0f ? 0 : static_cast<int>(std::lround(x[16 * j + i] / step));
+        levels[16 * j + i] = static_cast<uint8_t>(std::clamp(q, -32, 31) + 32);
+      }
+    }
+    uint8_t* ql = blk.ql;
+    uint8_t* qh = blk.qh;
+    for (int half = 0; half < 2; ++half) {
+      const uint8_t* L = levels + 128 * half;
+      for (int l = 0; l < 32; ++l) {
+        ql[l] = static_cast<uint8_t>((L[l] & 0x0f) | ((L[l + 64] & 0x0f) << 4));
+        ql[l + 32] = static_cast<uint8_t>((L[l + 32] & 0x0f) | ((L[l + 96] & 0x0f) << 4));
+        qh[l] = static_cast<uint8_t>((L[l] >> 4) | ((L[l + 32] >> 4) << 2) | ((L[l + 64] >> 4) << 4) |
+                                     ((L[l + 96] >> 4) << 6));
+      }
+      ql += 64;
+      qh += 32;
     }
   }
 }
