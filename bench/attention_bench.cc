@@ -1,7 +1,9 @@
 // PagedAttention at the benchmark model's shape (16 query heads, 8 KV heads,
 // head_dim 64, blocks of 16): a 512-token prompt in one pass, and one
-// decode token against a 512-token context, batch 1 and 32. Counter
-// GFLOP/s counts QK^T and PV (4 * head_dim flops per head and position).
+// decode token against a 512-token context, batch 1 and 32, each over a
+// float32 and a float16 cache (arg kv_bits). Counter GFLOP/s counts QK^T
+// and PV (4 * head_dim flops per head and position); KV_GB/s the cache
+// bytes the queries' context spans, read once per call.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include <random>
 #include <vector>
 
+#include "base/fp16.h"
 #include "kernels/ops.h"
 
 namespace pagoda {
@@ -23,9 +26,11 @@ ThreadPool& Pool() {
 
 struct Case {
   std::vector<float> q, k_cache, v_cache, out;
+  std::vector<uint16_t> k_half, v_half;  // the same values as float16
   std::vector<int32_t> query_start_loc, seq_lens, block_tables;
   AttentionMetadata meta;
   double flops = 0;
+  double kv_bytes_f32 = 0;  // K and V bytes of every context position, float32
 };
 
 // num_seqs sequences of context ctx, the last q_len positions of each as
@@ -45,6 +50,8 @@ Case Make(int num_seqs, int ctx, int q_len) {
   c.v_cache.resize(cache);
   for (float& v : c.k_cache) v = dist(rng);
   for (float& v : c.v_cache) v = dist(rng);
+  for (float x : c.k_cache) c.k_half.push_back(F32ToFp16(x));
+  for (float x : c.v_cache) c.v_half.push_back(F32ToFp16(x));
   c.q.resize(static_cast<size_t>(num_seqs) * q_len * kHeads * kHeadDim);
   for (float& v : c.q) v = dist(rng);
   c.out.resize(c.q.size());
@@ -58,6 +65,7 @@ Case Make(int num_seqs, int ctx, int q_len) {
   c.meta.block_size = kBlock;
   for (int j = 0; j < q_len; ++j) c.flops += 4.0 * kHeads * kHeadDim * (ctx - q_len + j + 1);
   c.flops *= num_seqs;
+  c.kv_bytes_f32 = 2.0 * num_seqs * ctx * kKvHeads * kHeadDim * sizeof(float);
   return c;
 }
 
@@ -65,22 +73,33 @@ void BM_PagedAttention(benchmark::State& state) {
   const int num_seqs = static_cast<int>(state.range(0));
   const int ctx = static_cast<int>(state.range(1));
   const int q_len = static_cast<int>(state.range(2));
+  const bool half = state.range(3) == 16;
   Case c = Make(num_seqs, ctx, q_len);
   for (auto _ : state) {
-    PagedAttention(c.q.data(), c.k_cache.data(), c.v_cache.data(), c.meta, kHeads, kKvHeads, kHeadDim,
-                   0.125f, c.out.data(), &Pool());
+    if (half) {
+      PagedAttention(c.q.data(), c.k_half.data(), c.v_half.data(), c.meta, kHeads, kKvHeads,
+                     kHeadDim, 0.125f, c.out.data(), &Pool());
+    } else {
+      PagedAttention(c.q.data(), c.k_cache.data(), c.v_cache.data(), c.meta, kHeads, kKvHeads,
+                     kHeadDim, 0.125f, c.out.data(), &Pool());
+    }
     benchmark::DoNotOptimize(c.out.data());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * c.flops / 1e9,
+  const double iters = static_cast<double>(state.iterations());
+  state.counters["GFLOP/s"] = benchmark::Counter(iters * c.flops / 1e9, benchmark::Counter::kIsRate);
+  state.counters["KV_GB/s"] = benchmark::Counter(iters * c.kv_bytes_f32 / (half ? 2 : 1) / 1e9,
                                                  benchmark::Counter::kIsRate);
   state.SetLabel(std::string(KernelIsa()) + " threads=" + std::to_string(Pool().num_threads()));
 }
 
 BENCHMARK(BM_PagedAttention)
-    ->Args({1, 512, 512})
-    ->Args({1, 512, 1})
-    ->Args({32, 256, 1})
-    ->ArgNames({"seqs", "ctx", "q_len"})
+    ->Args({1, 512, 512, 32})
+    ->Args({1, 512, 512, 16})
+    ->Args({1, 512, 1, 32})
+    ->Args({1, 512, 1, 16})
+    ->Args({32, 256, 1, 32})
+    ->Args({32, 256, 1, 16})
+    ->ArgNames({"seqs", "ctx", "q_len", "kv_bits"})
     ->UseRealTime();
 
 }  // namespace

@@ -1,6 +1,9 @@
 // Scalar conversions between float and the 16-bit float formats (IEEE half
 // and bfloat16). Exact (round-to-nearest-even on the way down), portable, and
-// pure functions: safe from any thread. Vector kernels use F16C instead.
+// pure functions: safe from any thread. Vector kernels use F16C instead, and
+// the half conversions here give F16C's bits for every input, NaNs included
+// (a NaN keeps its sign and top payload bits and comes out quiet), so a
+// portable path and an F16C path can agree bit for bit.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +26,9 @@ inline float Fp16ToF32(uint16_t h) {
     mant &= 0x3ffu;
     return Bits2F32(sign | ((uint32_t)(127 - 15 - e) << 23) | (mant << 13));
   }
-  if (exp == 31) return Bits2F32(sign | 0x7f800000u | (mant << 13));
+  if (exp == 31) {  // Inf, or NaN made quiet as vcvtph2ps does
+    return Bits2F32(sign | 0x7f800000u | (mant != 0 ? 0x400000u : 0) | (mant << 13));
+  }
   return Bits2F32(sign | ((exp + 127 - 15) << 23) | (mant << 13));
 }
 
@@ -31,8 +36,8 @@ inline uint16_t F32ToFp16(float f) {
   uint32_t x = F322Bits(f);
   const uint32_t sign = (x >> 16) & 0x8000u;
   x &= 0x7fffffffu;
-  if (x >= 0x7f800000u) {  // Inf or NaN
-    return (uint16_t)(sign | 0x7c00u | (x > 0x7f800000u ? 0x200u : 0));
+  if (x >= 0x7f800000u) {  // Inf, or NaN: quiet, top payload bits kept (as vcvtps2ph)
+    return (uint16_t)(sign | 0x7c00u | (x > 0x7f800000u ? 0x200u | ((x >> 13) & 0x3ffu) : 0));
   }
   if (x >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u);  // overflow -> Inf
   if (x < 0x38800000u) {  // subnormal or zero in half

@@ -43,6 +43,7 @@ struct LatencyArgs {
   int threads = 0;
   int num_iters = 1;
   int bandwidth_mib = 512;
+  std::string kv_cache_dtype = "auto";
   bool json = false;
 };
 
@@ -175,9 +176,11 @@ CommandRun AddBenchLatencyCommand(CLI::App& app) {
   app.add_option("--bandwidth-mib", a->bandwidth_mib,
                  "Buffer of the read-bandwidth probe, MiB (0: skip the probe)")
       ->check(CLI::NonNegativeNumber);
+  AddKvCacheDtypeOption(app, &a->kv_cache_dtype);
   app.add_flag("--json", a->json, "Print one JSON object");
   return [a]() -> int {
     EngineConfig cfg;
+    if (!ApplyKvCacheDtype(a->kv_cache_dtype, "bench latency", &cfg)) return 2;
     cfg.model.model = a->model.empty() ? DemoModelPath() : a->model;
     if (cfg.model.model.empty()) return 1;
     cfg.model.threads = a->threads;
@@ -194,7 +197,6 @@ CommandRun AddBenchLatencyCommand(CLI::App& app) {
     }
     LLMEngine& e = **engine;
     const Model& model = e.model();
-    const ModelConfig& mc = model.config();
     const size_t probe_bytes = static_cast<size_t>(a->bandwidth_mib) << 20;
     std::vector<double> bandwidth;  // best pass of each probe, GB/s
     if (probe_bytes > 0) bandwidth.push_back(cpu::MeasureReadBandwidth(e.pool(), probe_bytes).best_gb_s);
@@ -223,9 +225,9 @@ CommandRun AddBenchLatencyCommand(CLI::App& app) {
     const double gflops_per_prefill = PrefillFlops(model, a->batch_size, a->input_len) / 1e9;
     const double tokens_per_prefill = static_cast<double>(a->batch_size) * a->input_len;
     const double prefill_gflops = pf.mean * gflops_per_prefill / tokens_per_prefill;
-    const double kv_mib = static_cast<double>(cfg.cache.num_kv_blocks) * cfg.cache.block_size *
-                          static_cast<double>(mc.num_layers * mc.kv_size()) * 2 * sizeof(float) /
-                          (1024.0 * 1024.0);
+    const KvCache& kv = e.kv_cache();
+    const double kv_mib = static_cast<double>(kv.bytes()) / (1024.0 * 1024.0);
+    const std::string kv_dtype(kv.dtype() == DType::kF16 ? "float16" : "float32");
     const double file_mib = FileMib(cfg.model.model);
     if (a->json) {
       nlohmann::json j = {{"model", cfg.model.model}, {"input_len", a->input_len},
@@ -239,12 +241,15 @@ CommandRun AddBenchLatencyCommand(CLI::App& app) {
                           {"decode_bandwidth_limit_tokens_per_s", limit_tokens_per_s},
                           {"decode_bandwidth_fraction", bw_fraction},
                           {"peak_rss_mib", rss}, {"peak_rss_reset", rss_reset},
-                          {"model_file_mib", file_mib}, {"kv_cache_mib", kv_mib}};
+                          {"model_file_mib", file_mib}, {"kv_cache_mib", kv_mib},
+                          {"kv_cache_dtype", kv_dtype}, {"kv_cache_blocks", kv.num_blocks()}};
       std::printf("%s\n", j.dump().c_str());
     } else {
       std::printf("model: %s (%.1f MiB)\nthreads: %d (%s kernels)\nbatch %d, input %d, output %d, %d run(s)\n",
                   cfg.model.model.c_str(), file_mib, e.pool()->num_threads(), KernelIsa(),
                   a->batch_size, a->input_len, a->output_len, a->num_iters);
+      std::printf("KV cache:          %s, %lld blocks of %lld tokens, %.1f MiB\n", kv_dtype.c_str(),
+                  static_cast<long long>(kv.num_blocks()), static_cast<long long>(kv.block_size()), kv_mib);
       std::printf("read bandwidth:    %10.2f GB/s (best pass; probes:", bw);
       for (double b : bandwidth) std::printf(" %.2f", b);
       std::printf(")\n");

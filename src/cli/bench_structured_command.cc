@@ -44,6 +44,7 @@ struct BenchStructuredArgs {
   int requests = 32;
   int max_tokens = 128;
   int threads = 0;
+  std::string kv_cache_dtype = "auto";
   bool skip_e2e = false;
 };
 
@@ -236,7 +237,8 @@ StatusOr<E2eResult> RunE2e(LLMEngine& engine, const BenchStructuredArgs& a, bool
   return r;
 }
 
-int E2eBench(const BenchStructuredArgs& a) {
+// base: the engine options the flags set (the KV cache dtype).
+int E2eBench(const BenchStructuredArgs& a, const EngineConfig& base) {
   std::string path = a.model;
   if (path.empty()) {
     path = (fs::temp_directory_path() / ("pagoda-bench-structured-" + std::to_string(::getpid()) + ".gguf")).string();
@@ -252,7 +254,7 @@ int E2eBench(const BenchStructuredArgs& a) {
       return 1;
     }
   }
-  EngineConfig cfg;
+  EngineConfig cfg = base;
   cfg.model.model = path;
   cfg.model.threads = a.threads;
   cfg.model.max_model_len = 1024;
@@ -308,10 +310,13 @@ CommandRun AddBenchStructuredCommand(CLI::App& app) {
   app.add_option("--requests", a->requests, "Requests per end-to-end run")->check(CLI::PositiveNumber);
   app.add_option("--max-tokens", a->max_tokens, "Output tokens per request at most")->check(CLI::PositiveNumber);
   app.add_option("--threads", a->threads, "Compute threads (0: all cores)");
+  AddKvCacheDtypeOption(app, &a->kv_cache_dtype);
   app.add_flag("--skip-e2e", a->skip_e2e, "Masks and compile times only");
   return [a]() {
+    EngineConfig cfg;
+    if (!ApplyKvCacheDtype(a->kv_cache_dtype, "bench structured", &cfg)) return 2;
     if (int rc = MaskBench(*a); rc != 0) return rc;
-    return a->skip_e2e ? 0 : E2eBench(*a);
+    return a->skip_e2e ? 0 : E2eBench(*a, cfg);
   };
 }
 

@@ -30,6 +30,7 @@ struct ThroughputArgs {
   int max_num_seqs = 256;
   int max_num_batched_tokens = 2048;
   int64_t num_kv_blocks = 0;
+  std::string kv_cache_dtype = "auto";
   float temperature = 1.0f;
   uint64_t seed = 0;
   bool json = false;
@@ -56,11 +57,13 @@ CommandRun AddBenchThroughputCommand(CLI::App& app) {
   app.add_option("--max-num-batched-tokens", a->max_num_batched_tokens, "Token budget per step")
       ->check(CLI::PositiveNumber);
   app.add_option("--num-kv-blocks", a->num_kv_blocks, "KV cache blocks (default: from the memory budget)");
+  AddKvCacheDtypeOption(app, &a->kv_cache_dtype);
   app.add_option("--temperature", a->temperature, "Sampling temperature (0: greedy)");
   app.add_option("--seed", a->seed, "Seed of the random prompts");
   app.add_flag("--json", a->json, "Print one JSON object");
   return [a]() -> int {
     EngineConfig cfg;
+    if (!ApplyKvCacheDtype(a->kv_cache_dtype, "bench throughput", &cfg)) return 2;
     cfg.model.model = a->model.empty() ? DemoModelPath() : a->model;
     if (cfg.model.model.empty()) return 1;
     cfg.model.threads = a->threads;

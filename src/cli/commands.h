@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -21,6 +22,15 @@ CommandRun AddTokenizeCommand(CLI::App& app);
 CommandRun AddChatTemplateCommand(CLI::App& app);
 CommandRun AddBenchTokenizerCommand(CLI::App& bench);
 CommandRun AddBenchStructuredCommand(CLI::App& bench);
+
+struct EngineConfig;
+
+// --kv-cache-dtype on a command that builds an engine: the option (raw
+// value into *value, "auto" unless given) and, before the engine is built,
+// its check. A bad value prints one line "pagoda <command>: ..." and
+// ApplyKvCacheDtype returns false (exit code 2).
+void AddKvCacheDtypeOption(CLI::App& app, std::string* value);
+bool ApplyKvCacheDtype(const std::string& value, const char* command, EngineConfig* cfg);
 
 // Path of the built-in demo model, written on first use (deterministic
 // random weights, so nothing is downloaded). Returns "" and prints an error

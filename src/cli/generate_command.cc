@@ -30,6 +30,7 @@ struct GenerateArgs {
   int threads = 0;
   int64_t max_model_len = 0;
   int block_size = 16;
+  std::string kv_cache_dtype = "auto";
   int max_num_batched_tokens = 2048;
   int max_num_seqs = 256;
   bool no_chunked_prefill = false;
@@ -51,12 +52,14 @@ CommandRun AddGenerateCommand(CLI::App& app) {
   app.add_option("--threads", a->threads, "CPU threads (default: all cores)");
   app.add_option("--max-model-len", a->max_model_len, "Context length (default: the model's)");
   app.add_option("--block-size", a->block_size, "KV cache block size in tokens");
+  AddKvCacheDtypeOption(app, &a->kv_cache_dtype);
   app.add_option("--max-num-batched-tokens", a->max_num_batched_tokens, "Token budget per step");
   app.add_option("--max-num-seqs", a->max_num_seqs, "Most sequences per step");
   app.add_flag("--no-enable-chunked-prefill", a->no_chunked_prefill, "Schedule whole prompts only");
   app.add_option("--separator", a->separator, "Printed after each completion when there are several (default NUL)");
   return [a]() -> int {
     EngineConfig cfg;
+    if (!ApplyKvCacheDtype(a->kv_cache_dtype, "generate", &cfg)) return 2;
     cfg.model.model = a->model.empty() ? DemoModelPath() : a->model;
     if (cfg.model.model.empty()) return 1;
     cfg.model.threads = a->threads;

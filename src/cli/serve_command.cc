@@ -31,6 +31,7 @@ struct ServeArgs {
   int max_num_batched_tokens = 2048;
   int block_size = 16;
   std::string kv_cache_memory;
+  std::string kv_cache_dtype = "auto";
   int64_t num_kv_blocks = 0;
   int threads = 0;
   std::string chat_template;
@@ -83,6 +84,7 @@ CommandRun AddServeCommand(CLI::App& app) {
   app.add_option("--block-size", a->block_size, "KV cache block size in tokens");
   app.add_option("--kv-cache-memory", a->kv_cache_memory, "KV cache size in bytes (suffixes K, M, G)");
   app.add_option("--num-kv-blocks", a->num_kv_blocks, "KV cache size in blocks (overrides --kv-cache-memory)");
+  AddKvCacheDtypeOption(app, &a->kv_cache_dtype);
   app.add_option("--threads", a->threads, "CPU threads for the model (default: all cores)");
   app.add_option("--chat-template", a->chat_template, "Chat template file or text (default: the model's)");
   app.add_option("--tool-call-parser", a->tool_call_parser,
@@ -96,13 +98,14 @@ CommandRun AddServeCommand(CLI::App& app) {
   app.add_option("--io-threads", a->io_threads, "HTTP I/O threads");
   app.add_option("--max-body-bytes", a->max_body_bytes, "Largest request body accepted");
   return [a]() -> int {
+    EngineConfig cfg;
+    if (!ApplyKvCacheDtype(a->kv_cache_dtype, "serve", &cfg)) return 2;
     std::string model = !a->model.empty() ? a->model : a->model_positional;
     if (model.empty()) {
       model = DemoModelPath();
       if (model.empty()) return 1;
       std::fprintf(stderr, "pagoda serve: no model given, serving the built-in demo model %s\n", model.c_str());
     }
-    EngineConfig cfg;
     cfg.model.model = model;
     cfg.model.threads = a->threads;
     cfg.model.max_model_len = a->max_model_len;

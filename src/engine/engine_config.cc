@@ -7,6 +7,38 @@
 
 namespace pagoda {
 
+const char kKvCacheDtypeHelp[] =
+    "KV cache element type: auto (default: float16, or float32 when the model's matrices are "
+    "float32), float16 (fp16, half: half the memory and the bytes attention reads, K/V rounded "
+    "to nearest-even) or float32 (fp32: exact)";
+
+StatusOr<KvCacheDtype> ParseKvCacheDtype(std::string_view name) {
+  if (name == "auto") return KvCacheDtype::kAuto;
+  if (name == "float16" || name == "fp16" || name == "half") return KvCacheDtype::kFloat16;
+  if (name == "float32" || name == "fp32") return KvCacheDtype::kFloat32;
+  const std::string what = "--kv-cache-dtype '" + std::string(name) + "' is not supported";
+  const std::string supported = "use auto, float16 (fp16, half) or float32 (fp32)";
+  if (name.substr(0, 3) == "fp8") {
+    return InvalidArgument(what + ": pagoda has no fp8 KV cache on CPU; " + supported);
+  }
+  return InvalidArgument(what + "; " + supported);
+}
+
+namespace {
+
+// auto: float16, unless the model is float32 through and through.
+DType AutoKvCacheDtype(const Model& m) {
+  for (const LayerWeights& l : m.weights().layers) {
+    for (const WeightMatrix* w : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj,
+                                  &l.up_proj, &l.down_proj}) {
+      if (w->dtype != DType::kF32) return DType::kF16;
+    }
+  }
+  return DType::kF32;
+}
+
+}  // namespace
+
 Status EngineConfig::Resolve(const Model& m) {
   const ModelConfig& mc = m.config();
   if (cache.block_size <= 0 || cache.block_size > 1024) {
@@ -14,9 +46,14 @@ Status EngineConfig::Resolve(const Model& m) {
   }
   if (model.max_model_len <= 0) model.max_model_len = mc.max_position_embeddings;
   if (model.max_model_len <= 1) return InvalidArgument("--max-model-len must be at least 2");
+  switch (cache.cache_dtype) {
+    case KvCacheDtype::kAuto: cache.kv_cache_dtype = AutoKvCacheDtype(m); break;
+    case KvCacheDtype::kFloat16: cache.kv_cache_dtype = DType::kF16; break;
+    case KvCacheDtype::kFloat32: cache.kv_cache_dtype = DType::kF32; break;
+  }
   if (cache.num_kv_blocks <= 0) {
-    const size_t per_block =
-        KvCache::BytesPerBlock(mc.num_layers, cache.block_size, mc.num_kv_heads, mc.head_dim);
+    const size_t per_block = KvCache::BytesPerBlock(mc.num_layers, cache.block_size, mc.num_kv_heads,
+                                                    mc.head_dim, cache.kv_cache_dtype);
     cache.num_kv_blocks = std::max<int64_t>(2, cache.kv_cache_memory_bytes / static_cast<int64_t>(per_block));
   }
   const int64_t blocks_per_seq = (model.max_model_len + cache.block_size - 1) / cache.block_size;

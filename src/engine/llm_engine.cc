@@ -41,7 +41,8 @@ StatusOr<std::unique_ptr<LLMEngine>> LLMEngine::Create(EngineConfig config) {
   const ModelConfig& mc = e->model_->config();
   e->pool_ = std::make_unique<ThreadPool>(config.model.threads);
   e->kv_cache_ = std::make_unique<KvCache>(mc.num_layers, config.cache.num_kv_blocks,
-                                           config.cache.block_size, mc.num_kv_heads, mc.head_dim);
+                                           config.cache.block_size, mc.num_kv_heads, mc.head_dim,
+                                           config.cache.kv_cache_dtype);
   KVCacheConfig kv;
   kv.num_blocks = static_cast<int32_t>(config.cache.num_kv_blocks);
   kv.block_size = config.cache.block_size;

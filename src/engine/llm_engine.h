@@ -40,6 +40,8 @@ class LLMEngine {
   const EngineConfig& config() const { return config_; }
   const Model& model() const { return *model_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
+  // The KV cache storage (its dtype() and bytes() for reports).
+  const KvCache& kv_cache() const { return *kv_cache_; }
   ThreadPool* pool() { return pool_.get(); }
 
   // Tokenizes `prompt` (adding BOS as the model asks). An empty prompt is

@@ -112,14 +112,25 @@ struct AttentionMetadata {
 
 // Writes k, v rows [num_tokens, num_kv_heads * head_dim] into the cache at
 // slot_mapping[t] (a flat slot = block * block_size + offset; -1 skips).
-// Cache layout: [num_blocks, block_size, num_kv_heads, head_dim] float32.
+// Cache layout: [num_blocks, block_size, num_kv_heads, head_dim], float32
+// (values copied) or float16 (IEEE half as uint16_t bits: each value rounded
+// to nearest-even, overflow to inf, subnormals kept, NaN quiet with its top
+// payload bits; F16C on the AVX2 path, base/fp16.h's conversion otherwise,
+// the same bits either way).
 void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
                   int num_kv_heads, int head_dim, float* k_cache, float* v_cache);
+void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
+                  int num_kv_heads, int head_dim, uint16_t* k_cache, uint16_t* v_cache);
 
 // out[t, h * head_dim ...] = softmax(q . K^T * scale) V over the paged cache,
 // grouped-query (query head h reads kv head h / (num_heads / num_kv_heads)).
 // q: [num_tokens, num_heads, head_dim]. Parallel over (sequence, query, head).
+// A float16 cache is read in place and widened exactly to float; the
+// arithmetic is then the float32 cache's (kernels/cpu/attention.h).
 void PagedAttention(const float* q, const float* k_cache, const float* v_cache,
+                    const AttentionMetadata& meta, int num_heads, int num_kv_heads, int head_dim,
+                    float scale, float* out, ThreadPool* pool);
+void PagedAttention(const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
                     const AttentionMetadata& meta, int num_heads, int num_kv_heads, int head_dim,
                     float scale, float* out, ThreadPool* pool);
 

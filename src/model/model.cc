@@ -139,9 +139,17 @@ void Model::Layer(int64_t l, const BatchInput& in, const AttentionMetadata& meta
     Rope(q, in.positions.data() + b, e - b, nh, hd, hd, inv_freq_.data(), c.rope_interleaved);
     Rope(k, in.positions.data() + b, e - b, nkv, hd, hd, inv_freq_.data(), c.rope_interleaved);
   });
-  WriteKvCache(ws.k.data(), ws.v.data(), in.slot_mapping.data(), T, nkv, hd, cache.k(l), cache.v(l));
-  PagedAttention(ws.q.data(), cache.k(l), cache.v(l), meta, nh, nkv, hd,
-                 1.0f / std::sqrt(static_cast<float>(hd)), ws.attn.data(), pool);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  // The same two ops for either cache element type (KvCache::dtype()).
+  auto attend = [&](auto* k_cache, auto* v_cache) {
+    WriteKvCache(ws.k.data(), ws.v.data(), in.slot_mapping.data(), T, nkv, hd, k_cache, v_cache);
+    PagedAttention(ws.q.data(), k_cache, v_cache, meta, nh, nkv, hd, scale, ws.attn.data(), pool);
+  };
+  if (cache.dtype() == DType::kF16) {
+    attend(cache.k<uint16_t>(l), cache.v<uint16_t>(l));
+  } else {
+    attend(cache.k<float>(l), cache.v<float>(l));
+  }
   MatMul(L.o_proj, ws.attn.data(), T, ws.normed.data(), pool);
   // MLP block: down(silu(gate(x)) * up(x)), with gate and up in one pass
   // that applies silu * up on the way out. The residual add and the next

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -148,6 +149,44 @@ TEST(CliTest, PromptLongerThanContextIsAnError) {
   Result r = RunPagoda("generate --model " + SharedModelPath(model) +
                  " --max-model-len 8 --prompt 'Once upon a time there was a little girl named Lily' --max-tokens 4");
   ExpectCleanError(r, "max_model_len");
+}
+
+// --kv-cache-dtype: vLLM's fp8 values and unknown names are one-line
+// errors naming what is supported; bench latency reports the cache's dtype
+// and size, and float16 holds the same blocks in half the bytes.
+TEST(CliTest, KvCacheDtypeFlag) {
+  for (const char* cmd : {"generate --prompt x", "bench latency", "bench throughput", "serve"}) {
+    for (const char* bad : {"fp8", "fp8_e5m2", "bfloat16"}) {
+      const Result r = RunPagoda(std::string(cmd) + " --kv-cache-dtype " + bad);
+      ExpectCleanError(r, std::string("--kv-cache-dtype '") + bad + "'");
+      EXPECT_NE(r.err.find("float16 (fp16, half)"), std::string::npos) << r.err;
+      EXPECT_EQ(r.code, 2) << cmd;
+    }
+  }
+  const std::string dir = MakeTempDir("pagoda-kvdtype-");
+  Result g = RunPagoda("mkmodel --arch llama --dtype q8_0 --hidden-size 64 --intermediate-size 128 --num-heads 4 "
+                       "--num-kv-heads 2 --vocab-size 300 --num-layers 2 --out " + dir + "/m.gguf");
+  ASSERT_EQ(g.code, 0) << g.err;
+  std::map<std::string, nlohmann::json> by_flag;
+  for (const char* flag : {"auto", "float16", "fp16", "half", "float32", "fp32"}) {
+    Result bench = RunPagoda("bench latency --model " + dir + "/m.gguf --input-len 16 --output-len 4 "
+                             "--batch-size 2 --bandwidth-mib 0 --json --kv-cache-dtype " + flag);
+    ASSERT_EQ(bench.code, 0) << flag << ": " << bench.err;
+    by_flag[flag] = nlohmann::json::parse(bench.out);
+  }
+  // A Q8_0 model: auto is float16.
+  for (const char* f16 : {"auto", "float16", "fp16", "half"}) {
+    EXPECT_EQ(by_flag[f16]["kv_cache_dtype"], "float16") << f16;
+  }
+  for (const char* f32 : {"float32", "fp32"}) EXPECT_EQ(by_flag[f32]["kv_cache_dtype"], "float32") << f32;
+  EXPECT_EQ(by_flag["float16"]["kv_cache_blocks"], by_flag["float32"]["kv_cache_blocks"]);
+  EXPECT_DOUBLE_EQ(2 * by_flag["float16"]["kv_cache_mib"].get<double>(),
+                   by_flag["float32"]["kv_cache_mib"].get<double>());
+  // The text report names both.
+  Result text = RunPagoda("bench latency --model " + dir + "/m.gguf --input-len 8 --output-len 2 "
+                          "--batch-size 1 --bandwidth-mib 0 --kv-cache-dtype half");
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("KV cache:          float16,"), std::string::npos) << text.out;
 }
 
 }  // namespace

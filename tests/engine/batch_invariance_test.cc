@@ -1,6 +1,7 @@
 // Batch invariance: prompts generated together — admitted while others
 // decode, split into chunks under a small token budget — give token for
-// token the same greedy output as each prompt run alone.
+// token the same greedy output as each prompt run alone, with a float16 KV
+// cache (the default for non-float32 models) and a float32 one.
 #include <gtest/gtest.h>
 
 #include "engine/llm_engine.h"
@@ -14,8 +15,10 @@ using testing::HaveSharedModel;
 using testing::MakeTempDir;
 using testing::SharedModelPath;
 
-std::unique_ptr<LLMEngine> MakeEngine(const std::string& path, int budget, int block_size) {
+std::unique_ptr<LLMEngine> MakeEngine(const std::string& path, int budget, int block_size,
+                                      KvCacheDtype kv) {
   EngineConfig cfg;
+  cfg.cache.cache_dtype = kv;
   cfg.model.model = path;
   cfg.model.threads = 2;
   cfg.model.max_model_len = 256;
@@ -27,14 +30,17 @@ std::unique_ptr<LLMEngine> MakeEngine(const std::string& path, int budget, int b
   return e.ok() ? std::move(*e) : nullptr;
 }
 
-void CheckInvariance(const std::string& model_path, const std::vector<std::vector<int32_t>>& prompts) {
+// kv_expected: the cache dtype `kv` must resolve to for this model.
+void CheckInvariance(const std::string& model_path, const std::vector<std::vector<int32_t>>& prompts,
+                     KvCacheDtype kv, DType kv_expected) {
   SamplingParams sp;
   sp.temperature = 0;
   sp.max_tokens = 40;
   sp.ignore_eos = true;
   // Alone: a generous budget, one prompt at a time.
-  auto solo = MakeEngine(model_path, 2048, 16);
+  auto solo = MakeEngine(model_path, 2048, 16, kv);
   ASSERT_NE(solo, nullptr);
+  ASSERT_EQ(solo->kv_cache().dtype(), kv_expected);
   std::vector<std::vector<int32_t>> expected;
   for (const auto& p : prompts) {
     auto r = solo->GenerateFromIds({p}, sp);
@@ -43,7 +49,7 @@ void CheckInvariance(const std::string& model_path, const std::vector<std::vecto
   }
   // Together: a 24-token budget forces chunked prefill across steps while
   // earlier prompts decode; a different block size moves every slot.
-  auto batched = MakeEngine(model_path, 24, 8);
+  auto batched = MakeEngine(model_path, 24, 8, kv);
   ASSERT_NE(batched, nullptr);
   auto r = batched->GenerateFromIds(prompts, sp);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -66,7 +72,9 @@ std::vector<std::vector<int32_t>> Prompts(int vocab) {
 TEST(BatchInvarianceTest, StoriesModel) {
   const std::string rel = "stories260K/stories260K.gguf";
   if (!HaveSharedModel(rel)) GTEST_SKIP() << "needs " << SharedModelPath(rel);
-  CheckInvariance(SharedModelPath(rel), Prompts(512));
+  // A float32 model: auto keeps the float32 cache; float16 on request.
+  CheckInvariance(SharedModelPath(rel), Prompts(512), KvCacheDtype::kAuto, DType::kF32);
+  CheckInvariance(SharedModelPath(rel), Prompts(512), KvCacheDtype::kFloat16, DType::kF16);
 }
 
 TEST(BatchInvarianceTest, RandomQuantizedModels) {
@@ -81,7 +89,7 @@ TEST(BatchInvarianceTest, RandomQuantizedModels) {
     spec.dtype = t;
     const std::string path = dir + "/m-" + std::string(DTypeName(t)) + ".gguf";
     ASSERT_TRUE(WriteRandomGguf(spec, path).ok());
-    CheckInvariance(path, Prompts(400));
+    CheckInvariance(path, Prompts(400), KvCacheDtype::kAuto, DType::kF16);
   }
 }
 

@@ -1,6 +1,10 @@
 // PagedAttention against dense causal attention, with K/V written to
 // shuffled, non-contiguous cache blocks, several sequences of different
-// lengths, mixed prefill chunks and decodes, and grouped-query heads.
+// lengths, mixed prefill chunks and decodes, and grouped-query heads; every
+// case with a float32 and with a float16 cache. For float16 the dense
+// yardstick takes K and V as the halves the cache holds (rounded by the
+// compiler's _Float16), so the same tolerance holds: widening is exact and
+// the arithmetic after it is the float32 cache's.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -24,18 +28,22 @@ struct Seq {
   int q_len;    // new tokens this step
 };
 
-// Owns a whole batch: per-sequence dense K/V/Q, the paged cache and metadata.
+// Owns a whole batch: per-sequence dense K/V/Q, the paged cache (float32
+// or float16) and metadata.
 struct Batch {
   int num_heads, num_kv_heads, head_dim, block_size, max_blocks;
+  bool fp16;
   std::vector<Seq> seqs;
   std::vector<std::vector<float>> dense_k, dense_v;  // [seq_len, kv_heads * head_dim]
   std::vector<float> q;                              // [tokens, heads * head_dim]
   std::vector<int32_t> query_start_loc, seq_lens, block_tables;
-  std::vector<float> k_cache, v_cache;
+  std::vector<float> k_cache, v_cache;      // float32 cache
+  std::vector<uint16_t> k_half, v_half;     // float16 cache
   AttentionMetadata meta;
 
-  Batch(std::vector<Seq> s, int heads, int kv_heads, int hd, int bs, uint32_t seed)
-      : num_heads(heads), num_kv_heads(kv_heads), head_dim(hd), block_size(bs), seqs(std::move(s)) {
+  Batch(std::vector<Seq> s, int heads, int kv_heads, int hd, int bs, uint32_t seed, bool half = false)
+      : num_heads(heads), num_kv_heads(kv_heads), head_dim(hd), block_size(bs), fp16(half),
+        seqs(std::move(s)) {
     const int width = kv_heads * hd;
     max_blocks = 0;
     int total_blocks = 0;
@@ -58,6 +66,8 @@ struct Batch {
     // Poison the cache so a wrong slot shows up.
     k_cache.assign(static_cast<size_t>(total_blocks) * bs * width, 1e4f);
     v_cache = k_cache;
+    k_half.assign(k_cache.size(), ref::HalfBits(1e4f));
+    v_half = k_half;
     query_start_loc.push_back(0);
     for (size_t i = 0; i < seqs.size(); ++i) {
       dense_k.push_back(RandomFloats(seed + 10 * i + 1, seqs[i].seq_len * width));
@@ -66,8 +76,16 @@ struct Batch {
       for (int p = 0; p < seqs[i].seq_len; ++p) {
         slots[p] = static_cast<int64_t>(block_tables[i * max_blocks + p / bs]) * bs + p % bs;
       }
-      WriteKvCache(dense_k[i].data(), dense_v[i].data(), slots.data(), seqs[i].seq_len, kv_heads,
-                   hd, k_cache.data(), v_cache.data());
+      if (fp16) {
+        WriteKvCache(dense_k[i].data(), dense_v[i].data(), slots.data(), seqs[i].seq_len, kv_heads,
+                     hd, k_half.data(), v_half.data());
+        // What the cache holds, for the dense yardstick.
+        for (float& x : dense_k[i]) x = ref::HalfValue(ref::HalfBits(x));
+        for (float& x : dense_v[i]) x = ref::HalfValue(ref::HalfBits(x));
+      } else {
+        WriteKvCache(dense_k[i].data(), dense_v[i].data(), slots.data(), seqs[i].seq_len, kv_heads,
+                     hd, k_cache.data(), v_cache.data());
+      }
       query_start_loc.push_back(query_start_loc.back() + seqs[i].q_len);
       seq_lens.push_back(seqs[i].seq_len);
     }
@@ -77,6 +95,24 @@ struct Batch {
   }
 
   int num_tokens() const { return query_start_loc.back(); }
+
+  // fn(k_cache, v_cache) with the cache of this batch's element type.
+  template <class Fn>
+  void WithCache(Fn&& fn) const {
+    if (fp16) {
+      fn(k_half.data(), v_half.data());
+    } else {
+      fn(k_cache.data(), v_cache.data());
+    }
+  }
+
+  // PagedAttentionOn over this batch's cache, for queries q with metadata m.
+  void Run(cpu::Isa isa, const float* queries, const AttentionMetadata& m, float scale, float* out,
+           ThreadPool* pool) const {
+    WithCache([&](const auto* k, const auto* v) {
+      cpu::PagedAttentionOn(isa, queries, k, v, m, num_heads, num_kv_heads, head_dim, scale, out, pool);
+    });
+  }
 
   // Textbook causal attention on the dense arrays, in double.
   std::vector<double> Dense(float scale) const {
@@ -120,20 +156,29 @@ void RunAgainstDense(const Batch& b, ThreadPool* pool) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(b.head_dim));
   const std::vector<double> dense = b.Dense(scale);
   std::vector<float> out(dense.size(), NAN);
-  ref::PagedAttention(b.q.data(), b.k_cache.data(), b.v_cache.data(), b.meta, b.num_heads,
-                      b.num_kv_heads, b.head_dim, scale, out.data());
+  b.WithCache([&](const auto* k, const auto* v) {
+    ref::PagedAttention(b.q.data(), k, v, b.meta, b.num_heads, b.num_kv_heads, b.head_dim, scale,
+                        out.data());
+  });
   for (size_t i = 0; i < dense.size(); ++i) ASSERT_NEAR(out[i], dense[i], 1e-6) << "reference " << i;
+  std::vector<std::vector<float>> per_isa;
   for (cpu::Isa isa : testing::TestableIsas()) {
     std::fill(out.begin(), out.end(), NAN);
-    cpu::PagedAttentionOn(isa, b.q.data(), b.k_cache.data(), b.v_cache.data(), b.meta, b.num_heads,
-                          b.num_kv_heads, b.head_dim, scale, out.data(), pool);
+    b.Run(isa, b.q.data(), b.meta, scale, out.data(), pool);
     for (size_t i = 0; i < dense.size(); ++i) {
-      ASSERT_NEAR(out[i], dense[i], kAbsTol) << cpu::IsaName(isa) << " " << i;
+      ASSERT_NEAR(out[i], dense[i], kAbsTol) << cpu::IsaName(isa) << (b.fp16 ? " fp16 " : " fp32 ") << i;
     }
+    per_isa.push_back(out);
+  }
+  for (size_t i = 1; i < per_isa.size(); ++i) {
+    ASSERT_EQ(0, std::memcmp(per_isa[i].data(), per_isa[0].data(), out.size() * sizeof(float)))
+        << "paths differ" << (b.fp16 ? " (fp16 cache)" : "");
   }
   // The public op takes the selected path.
-  PagedAttention(b.q.data(), b.k_cache.data(), b.v_cache.data(), b.meta, b.num_heads,
-                 b.num_kv_heads, b.head_dim, scale, out.data(), pool);
+  b.WithCache([&](const auto* k, const auto* v) {
+    PagedAttention(b.q.data(), k, v, b.meta, b.num_heads, b.num_kv_heads, b.head_dim, scale,
+                   out.data(), pool);
+  });
   for (size_t i = 0; i < dense.size(); ++i) ASSERT_NEAR(out[i], dense[i], kAbsTol) << i;
 }
 
@@ -142,45 +187,47 @@ TEST(PagedAttentionTest, MixedPrefillAndDecodeGqa) {
   // Full prefill, decode, a prefill chunk after cached context, a one-token
   // sequence, and a long decode crossing many blocks.
   const std::vector<Seq> seqs = {{17, 17}, {40, 1}, {50, 6}, {1, 1}, {129, 1}};
-  RunAgainstDense(Batch(seqs, 8, 2, 64, 16, 1), &pool);
-  RunAgainstDense(Batch(seqs, 8, 2, 64, 16, 2), nullptr);
+  for (bool fp16 : {false, true}) {
+    RunAgainstDense(Batch(seqs, 8, 2, 64, 16, 1, fp16), &pool);
+    RunAgainstDense(Batch(seqs, 8, 2, 64, 16, 2, fp16), nullptr);
+  }
 }
 
 TEST(PagedAttentionTest, OtherShapes) {
   ThreadPool pool(2);
-  // Multi-head (no grouping), odd head_dim, tiny blocks.
-  RunAgainstDense(Batch({{9, 9}, {23, 2}}, 4, 4, 40, 4, 3), &pool);
-  // Multi-query (one kv head), head_dim not a multiple of 8, block size 1.
-  RunAgainstDense(Batch({{5, 3}, {12, 1}, {7, 7}}, 6, 1, 13, 1, 4), &pool);
-  // head_dim 128, block size 32.
-  RunAgainstDense(Batch({{70, 70}, {33, 1}}, 4, 2, 128, 32, 5), &pool);
+  for (bool fp16 : {false, true}) {
+    // Multi-head (no grouping), odd head_dim, tiny blocks.
+    RunAgainstDense(Batch({{9, 9}, {23, 2}}, 4, 4, 40, 4, 3, fp16), &pool);
+    // Multi-query (one kv head), head_dim not a multiple of 8, block size 1.
+    RunAgainstDense(Batch({{5, 3}, {12, 1}, {7, 7}}, 6, 1, 13, 1, 4, fp16), &pool);
+    // head_dim 128, block size 32.
+    RunAgainstDense(Batch({{70, 70}, {33, 1}}, 4, 2, 128, 32, 5, fp16), &pool);
+  }
 }
 
 // A sequence's output does not depend on what else is in the batch or on
 // the thread count.
 TEST(PagedAttentionTest, BatchInvariant) {
   const std::vector<Seq> seqs = {{17, 17}, {40, 1}, {50, 6}, {129, 1}};
-  const Batch all(seqs, 8, 2, 64, 16, 9);
-  const float scale = 0.125f;
-  const size_t row = static_cast<size_t>(all.num_heads) * all.head_dim;
-  ThreadPool pool1(1), pool3(3);
-  for (cpu::Isa isa : testing::TestableIsas()) {
-    std::vector<float> together(all.num_tokens() * row);
-    cpu::PagedAttentionOn(isa, all.q.data(), all.k_cache.data(), all.v_cache.data(), all.meta,
-                          all.num_heads, all.num_kv_heads, all.head_dim, scale, together.data(),
-                          &pool3);
-    for (size_t s = 0; s < seqs.size(); ++s) {
-      // Sequence s alone, over the same cache and block table row.
-      const int32_t qsl[2] = {0, seqs[s].q_len};
-      const AttentionMetadata one{1, qsl, &all.seq_lens[s], &all.block_tables[s * all.max_blocks],
-                                  all.max_blocks, all.block_size};
-      std::vector<float> alone(seqs[s].q_len * row);
-      cpu::PagedAttentionOn(isa, all.q.data() + all.query_start_loc[s] * row, all.k_cache.data(),
-                            all.v_cache.data(), one, all.num_heads, all.num_kv_heads, all.head_dim,
-                            scale, alone.data(), &pool1);
-      EXPECT_EQ(0, std::memcmp(alone.data(), together.data() + all.query_start_loc[s] * row,
-                               alone.size() * sizeof(float)))
-          << cpu::IsaName(isa) << " seq " << s;
+  for (bool fp16 : {false, true}) {
+    const Batch all(seqs, 8, 2, 64, 16, 9, fp16);
+    const float scale = 0.125f;
+    const size_t row = static_cast<size_t>(all.num_heads) * all.head_dim;
+    ThreadPool pool1(1), pool3(3);
+    for (cpu::Isa isa : testing::TestableIsas()) {
+      std::vector<float> together(all.num_tokens() * row);
+      all.Run(isa, all.q.data(), all.meta, scale, together.data(), &pool3);
+      for (size_t s = 0; s < seqs.size(); ++s) {
+        // Sequence s alone, over the same cache and block table row.
+        const int32_t qsl[2] = {0, seqs[s].q_len};
+        const AttentionMetadata one{1, qsl, &all.seq_lens[s], &all.block_tables[s * all.max_blocks],
+                                    all.max_blocks, all.block_size};
+        std::vector<float> alone(seqs[s].q_len * row);
+        all.Run(isa, all.q.data() + all.query_start_loc[s] * row, one, scale, alone.data(), &pool1);
+        EXPECT_EQ(0, std::memcmp(alone.data(), together.data() + all.query_start_loc[s] * row,
+                                 alone.size() * sizeof(float)))
+            << cpu::IsaName(isa) << " seq " << s << (fp16 ? " fp16" : " fp32");
+      }
     }
   }
 }
@@ -189,40 +236,75 @@ TEST(PagedAttentionTest, BatchInvariant) {
 // prompt in one pass, token by token, and in uneven chunks give the same
 // bits (tiles group different rows in each case), and the two paths agree.
 TEST(PagedAttentionTest, ChunkingInvariantAndPathsAgree) {
-  for (int head_dim : {64, 40, 13}) {
-    const int len = 37;
-    const Batch whole({{len, len}}, 8, 2, head_dim, 16, 11);
-    const size_t row = static_cast<size_t>(whole.num_heads) * head_dim;
-    ThreadPool pool(2);
-    std::vector<std::vector<float>> per_isa;
-    for (cpu::Isa isa : testing::TestableIsas()) {
-      std::vector<float> all(len * row);
-      cpu::PagedAttentionOn(isa, whole.q.data(), whole.k_cache.data(), whole.v_cache.data(), whole.meta,
-                            whole.num_heads, whole.num_kv_heads, head_dim, 0.2f, all.data(), &pool);
-      for (const std::vector<int>& chunks : {std::vector<int>{1}, std::vector<int>{5, 1, 3, 7}}) {
-        std::vector<float> pieces(all.size());
-        int done = 0;
-        size_t ci = 0;
-        while (done < len) {
-          const int n = std::min(chunks[ci++ % chunks.size()], len - done);
-          const int32_t qsl[2] = {0, n};
-          const int32_t seq_len = done + n;
-          const AttentionMetadata m{1, qsl, &seq_len, whole.block_tables.data(), whole.max_blocks,
-                                    whole.block_size};
-          cpu::PagedAttentionOn(isa, whole.q.data() + done * row, whole.k_cache.data(),
-                                whole.v_cache.data(), m, whole.num_heads, whole.num_kv_heads, head_dim,
-                                0.2f, pieces.data() + done * row, &pool);
-          done += n;
+  for (bool fp16 : {false, true}) {
+    for (int head_dim : {64, 40, 13}) {
+      const int len = 37;
+      const Batch whole({{len, len}}, 8, 2, head_dim, 16, 11, fp16);
+      const size_t row = static_cast<size_t>(whole.num_heads) * head_dim;
+      ThreadPool pool(2);
+      std::vector<std::vector<float>> per_isa;
+      for (cpu::Isa isa : testing::TestableIsas()) {
+        std::vector<float> all(len * row);
+        whole.Run(isa, whole.q.data(), whole.meta, 0.2f, all.data(), &pool);
+        for (const std::vector<int>& chunks : {std::vector<int>{1}, std::vector<int>{5, 1, 3, 7}}) {
+          std::vector<float> pieces(all.size());
+          int done = 0;
+          size_t ci = 0;
+          while (done < len) {
+            const int n = std::min(chunks[ci++ % chunks.size()], len - done);
+            const int32_t qsl[2] = {0, n};
+            const int32_t seq_len = done + n;
+            const AttentionMetadata m{1, qsl, &seq_len, whole.block_tables.data(), whole.max_blocks,
+                                      whole.block_size};
+            whole.Run(isa, whole.q.data() + done * row, m, 0.2f, pieces.data() + done * row, &pool);
+            done += n;
+          }
+          ASSERT_EQ(0, std::memcmp(pieces.data(), all.data(), all.size() * sizeof(float)))
+              << cpu::IsaName(isa) << " head_dim " << head_dim << " chunks of " << chunks.size()
+              << (fp16 ? " fp16" : " fp32");
         }
-        ASSERT_EQ(0, std::memcmp(pieces.data(), all.data(), all.size() * sizeof(float)))
-            << cpu::IsaName(isa) << " head_dim " << head_dim << " chunks of " << chunks.size();
+        per_isa.push_back(std::move(all));
       }
-      per_isa.push_back(std::move(all));
+      for (size_t i = 1; i < per_isa.size(); ++i) {
+        ASSERT_EQ(0, std::memcmp(per_isa[i].data(), per_isa[0].data(), per_isa[0].size() * sizeof(float)))
+            << "paths differ, head_dim " << head_dim << (fp16 ? " fp16" : " fp32");
+      }
     }
-    for (size_t i = 1; i < per_isa.size(); ++i) {
-      ASSERT_EQ(0, std::memcmp(per_isa[i].data(), per_isa[0].data(), per_isa[0].size() * sizeof(float)))
-          << "paths differ, head_dim " << head_dim;
+  }
+}
+
+// A float16 cache on random shapes: GQA groups 1-8, head_dims (multiples of
+// 8 for the AVX2 tile, and not), block sizes 1-32, contexts and prefill
+// chunks of any length (query positions rarely multiples of 8). The two
+// paths agree bit for bit, and both stay within kAbsTol of double-precision
+// attention over the cached halves.
+TEST(PagedAttentionTest, Float16RandomShapesPathsAgree) {
+  std::mt19937 rng(2024);
+  auto pick = [&](std::initializer_list<int> xs) {
+    return *(xs.begin() + std::uniform_int_distribution<size_t>(0, xs.size() - 1)(rng));
+  };
+  ThreadPool pool(3);
+  for (int trial = 0; trial < 24; ++trial) {
+    const int kv_heads = pick({1, 2, 3, 4});
+    const int group = pick({1, 2, 3, 4, 8});
+    const int head_dim = pick({8, 16, 24, 40, 64, 128, 13, 36});
+    const int block_size = pick({1, 3, 8, 16, 32});
+    std::vector<Seq> seqs;
+    const int num_seqs = std::uniform_int_distribution<int>(1, 4)(rng);
+    for (int s = 0; s < num_seqs; ++s) {
+      const int seq_len = std::uniform_int_distribution<int>(1, 150)(rng);
+      const int kind = std::uniform_int_distribution<int>(0, 2)(rng);
+      // A decode, a whole prompt, or a chunk after cached context.
+      const int q_len = kind == 0   ? 1
+                        : kind == 1 ? seq_len
+                                    : std::uniform_int_distribution<int>(1, seq_len)(rng);
+      seqs.push_back({seq_len, q_len});
     }
+    const Batch b(seqs, kv_heads * group, kv_heads, head_dim, block_size, 100 + trial, /*half=*/true);
+    SCOPED_TRACE("trial " + std::to_string(trial) + ": kv_heads " + std::to_string(kv_heads) +
+                 ", group " + std::to_string(group) + ", head_dim " + std::to_string(head_dim) +
+                 ", block " + std::to_string(block_size));
+    RunAgainstDense(b, trial % 2 == 0 ? &pool : nullptr);
   }
 }
 

@@ -1,12 +1,19 @@
-// Element-wise ops against their references, plus the public dispatch.
+// Element-wise ops against their references, plus the public dispatch, and
+// the float16 KV cache write's rounding against known bit patterns and the
+// compiler's own _Float16 conversion (ref::HalfBits).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kernel_test_util.h"
+#include "kernels/cpu/attention.h"
 #include "kernels/cpu/reference.h"
 
 namespace pagoda {
@@ -129,20 +136,165 @@ TEST(OpsTest, Add) {
   EXPECT_EQ(0, std::memcmp(a.data(), ref.data(), a.size() * sizeof(float)));
 }
 
-TEST(OpsTest, WriteKvCache) {
-  const int kv_heads = 2, head_dim = 8, width = kv_heads * head_dim;
+// The public WriteKvCache against the reference on a cache of element type
+// T poisoned with `poison`: k and v rows in the given ranges, five tokens
+// (one padding), slots out of order. Returns the written K cache.
+template <class T>
+std::vector<T> CheckWriteKvCacheMatchesReference(T poison, float k_range, float v_range) {
+  const int kv_heads = 3, head_dim = 12, width = kv_heads * head_dim;
   const int64_t slots = 4 * 16;
-  const std::vector<float> k = RandomFloats(1, 5 * width), v = RandomFloats(2, 5 * width);
+  const std::vector<float> k = RandomFloats(1, 5 * width, -k_range, k_range);
+  const std::vector<float> v = RandomFloats(2, 5 * width, -v_range, v_range);
   const int64_t slot_mapping[5] = {17, 3, -1, 63, 40};
-  std::vector<float> kc(slots * width, 7.0f), vc(slots * width, 7.0f);
-  std::vector<float> kr = kc, vr = vc;
+  std::vector<T> kc(slots * width, poison), vc(slots * width, poison);
+  std::vector<T> kr = kc, vr = vc;
   WriteKvCache(k.data(), v.data(), slot_mapping, 5, kv_heads, head_dim, kc.data(), vc.data());
   ref::WriteKvCache(k.data(), v.data(), slot_mapping, 5, kv_heads, head_dim, kr.data(), vr.data());
   EXPECT_EQ(kc, kr);
   EXPECT_EQ(vc, vr);
-  EXPECT_EQ(kc[17 * width + 3], k[0 * width + 3]);
-  EXPECT_EQ(vc[63 * width + 15], v[3 * width + 15]);
-  EXPECT_EQ(kc[0], 7.0f);  // untouched slot
+  EXPECT_EQ(kc[0], poison);  // untouched slot
+  if constexpr (std::is_same_v<T, float>) {
+    EXPECT_EQ(kc[17 * width + 3], k[0 * width + 3]);
+    EXPECT_EQ(vc[63 * width + 15], v[3 * width + 15]);
+  }
+  return kc;
+}
+
+TEST(OpsTest, WriteKvCache) { CheckWriteKvCacheMatchesReference<float>(7.0f, 1, 1); }
+
+// Past the half range (overflow to inf) and deep in its subnormals.
+TEST(OpsTest, WriteKvCacheFloat16MatchesReference) {
+  const std::vector<uint16_t> kc = CheckWriteKvCacheMatchesReference<uint16_t>(0x7777, 70000, 1e-4f);
+  // Some K overflowed to inf.
+  EXPECT_NE(std::count_if(kc.begin(), kc.end(), [](uint16_t h) { return (h & 0x7fff) == 0x7c00; }), 0);
+}
+
+float FromBits(uint32_t u) { return Bits2F32(u); }
+
+// Rounds `values` through the float16 cache write on `isa` (as K; V gets
+// the negated values) and returns the stored K halves.
+std::vector<uint16_t> WriteHalves(cpu::Isa isa, const std::vector<float>& values) {
+  const int64_t n = static_cast<int64_t>(values.size());
+  std::vector<float> neg(values.size());
+  for (size_t i = 0; i < values.size(); ++i) neg[i] = -values[i];
+  std::vector<uint16_t> kc(values.size(), 0x1234), vc(values.size(), 0x1234);
+  const int64_t slot = 0;
+  // One token, one kv head of head_dim n: n need not be a multiple of 8,
+  // so the AVX2 path's scalar tail is covered too.
+  cpu::WriteKvCacheOn(isa, values.data(), neg.data(), &slot, 1, 1, static_cast<int>(n), kc.data(),
+                      vc.data());
+  for (int64_t i = 0; i < n; ++i) {
+    // V holds -x: the same half with the sign bit flipped (NaNs included).
+    EXPECT_EQ(vc[i], kc[i] ^ 0x8000) << cpu::IsaName(isa) << " element " << i;
+  }
+  return kc;
+}
+
+TEST(OpsTest, WriteKvCacheFloat16KnownRoundings) {
+  struct Known {
+    float x;
+    uint16_t half;
+  };
+  const float ulp1 = std::ldexp(1.0f, -10);  // half ulp at 1.0
+  const std::vector<Known> known = {
+      {1.0f, 0x3c00},
+      {-2.0f, 0xc000},
+      {0.0f, 0x0000},
+      {-0.0f, 0x8000},
+      {1.0f + ulp1 / 2, 0x3c00},                          // tie -> even (down)
+      {1.0f + 3 * ulp1 / 2, 0x3c02},                      // tie -> even (up)
+      {1.0f + ulp1 / 2 + std::ldexp(1.0f, -20), 0x3c01},  // just above the tie
+      {0.1f, 0x2e66},
+      {65504.0f, 0x7bff},                       // largest finite half
+      {65519.996f, 0x7bff},                     // just below the midpoint
+      {65520.0f, 0x7c00},                       // midpoint -> even = inf
+      {1e6f, 0x7c00},                           // overflow -> inf
+      {-1e30f, 0xfc00},
+      {std::ldexp(1.0f, -14), 0x0400},          // smallest normal
+      {std::ldexp(1.0f, -14) - std::ldexp(1.0f, -25), 0x0400},  // rounds up to normal
+      {std::ldexp(1.0f, -24), 0x0001},          // smallest subnormal
+      {std::ldexp(1023.0f, -24), 0x03ff},       // largest subnormal
+      {std::ldexp(1.0f, -20), 0x0010},
+      {std::ldexp(1.0f, -25), 0x0000},          // tie -> even (zero)
+      {std::ldexp(3.0f, -25), 0x0002},          // tie -> even (two)
+      {std::ldexp(1.5f, -25), 0x0001},          // above the tie
+      {-std::ldexp(5.0f, -26), 0x8001},         // 1.25 ulp -> one ulp, sign kept
+      {1e-10f, 0x0000},                         // underflow -> zero
+      {FromBits(0x00000001u), 0x0000},          // float subnormal -> zero
+      {std::numeric_limits<float>::infinity(), 0x7c00},
+      {-std::numeric_limits<float>::infinity(), 0xfc00},
+      // NaNs come out quiet with the top payload bits, as vcvtps2ph does.
+      {FromBits(0x7fc00000u), 0x7e00},
+      {FromBits(0x7f800001u), 0x7e00},          // signalling, low payload
+      {FromBits(0x7fa12345u), 0x7f09},          // signalling, payload kept
+      {FromBits(0xffbfe000u), 0xffff},
+  };
+  std::vector<float> values;
+  for (const Known& k : known) values.push_back(k.x);
+  for (cpu::Isa isa : testing::TestableIsas()) {
+    const std::vector<uint16_t> got = WriteHalves(isa, values);
+    for (size_t i = 0; i < known.size(); ++i) {
+      EXPECT_EQ(got[i], known[i].half) << cpu::IsaName(isa) << " x = " << known[i].x << " (bits "
+                                       << std::hex << F322Bits(known[i].x) << ")";
+      if (!std::isnan(known[i].x)) {
+        EXPECT_EQ(got[i], ref::HalfBits(known[i].x))
+            << "independent conversion disagrees, x = " << known[i].x;
+      }
+    }
+  }
+}
+
+// Random bit patterns over every exponent (NaNs, infinities and subnormals
+// included): both paths give the same bits, and the compiler's _Float16
+// gives them too for every non-NaN input.
+TEST(OpsTest, WriteKvCacheFloat16PathsAgreeOnAnyFloat) {
+  std::mt19937 rng(5);
+  std::vector<float> values(1 << 16);
+  for (float& f : values) f = FromBits(static_cast<uint32_t>(rng()));
+  // Dense coverage of the half range's boundaries: every float near them.
+  for (uint32_t base : {0x33000000u, 0x38800000u, 0x477ff000u, 0x3f800000u}) {
+    for (uint32_t d = 0; d < 4096; ++d) values.push_back(FromBits(base - 2048 + d));
+  }
+  values.push_back(0.5f);  // an odd count: the AVX2 path ends on its scalar tail
+  std::vector<std::vector<uint16_t>> per_isa;
+  for (cpu::Isa isa : testing::TestableIsas()) per_isa.push_back(WriteHalves(isa, values));
+  for (size_t p = 1; p < per_isa.size(); ++p) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      ASSERT_EQ(per_isa[p][i], per_isa[0][i]) << "paths differ on bits " << std::hex << F322Bits(values[i]);
+    }
+  }
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (std::isnan(values[i])) {
+      const uint16_t h = per_isa[0][i];
+      ASSERT_TRUE((h & 0x7e00) == 0x7e00) << "NaN must stay a quiet NaN: " << std::hex << h;
+      continue;
+    }
+    ASSERT_EQ(per_isa[0][i], ref::HalfBits(values[i])) << "bits " << std::hex << F322Bits(values[i]);
+  }
+  // The public op (whichever path it selects) gives the same bits.
+  std::vector<uint16_t> kc(values.size()), vc(values.size());
+  const int64_t slot = 0;
+  WriteKvCache(values.data(), values.data(), &slot, 1, 1, static_cast<int>(values.size()), kc.data(),
+               vc.data());
+  EXPECT_EQ(kc, per_isa[0]);
+}
+
+// Widening is exact: every half, through base/fp16.h, equals the compiler's
+// _Float16 widening (NaNs: quiet, payload kept, as vcvtph2ps gives them).
+TEST(OpsTest, Float16WideningIsExactForEveryHalf) {
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const float ours = Fp16ToF32(static_cast<uint16_t>(h));
+    const float theirs = ref::HalfValue(static_cast<uint16_t>(h));
+    if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff) != 0) {
+      ASSERT_TRUE(std::isnan(ours)) << std::hex << h;
+      const uint32_t sign = (h & 0x8000u) << 16;
+      ASSERT_EQ(F322Bits(ours), sign | 0x7fc00000u | ((h & 0x3ffu) << 13)) << std::hex << h;
+      continue;
+    }
+    ASSERT_EQ(F322Bits(ours), F322Bits(theirs)) << std::hex << h;
+    // And back: a half survives the round trip through the cache write.
+    ASSERT_EQ(F32ToFp16(ours), h) << std::hex << h;
+  }
 }
 
 }  // namespace

@@ -3,6 +3,14 @@
 // and single-token decodes over the paged cache), against the independent
 // float64 numpy implementation in tests/reference/ref_model.py.
 //
+// Each model runs twice: with a float32 KV cache against the plain
+// reference, and with a float16 cache against the reference run with
+// --kv-cache-dtype float16 (K and V rounded through np.float16 before
+// attention), under the same tolerances. The rounding itself is then common
+// to both sides; what is left is float32 arithmetic again (and, rarely, a
+// value that lands on the other side of a half's rounding boundary, one
+// half ulp in one element, which the bounds absorb).
+//
 // Tolerance: both sides use the very same (dequantized) weight values. For
 // F32, F16 and BF16 the only difference is pagoda's float32 arithmetic: we
 // require max |pagoda - ref| <= 1e-4 * max(1, max |ref|) at every position
@@ -52,10 +60,11 @@ bool HavePythonNumpy() {
 // sequence; each chunk is one forward pass over the paged cache) and
 // returns the logits of every position.
 std::vector<std::vector<float>> PagodaLogits(const Model& model, const std::vector<int32_t>& tokens,
-                                             const std::vector<int>& chunks, int block_size = 4) {
+                                             const std::vector<int>& chunks, DType kv_dtype,
+                                             int block_size = 4) {
   const ModelConfig& c = model.config();
   const int64_t num_blocks = static_cast<int64_t>(tokens.size()) / block_size + 2;
-  KvCache cache(c.num_layers, num_blocks + 3, block_size, c.num_kv_heads, c.head_dim);
+  KvCache cache(c.num_layers, num_blocks + 3, block_size, c.num_kv_heads, c.head_dim, kv_dtype);
   // Non-contiguous, shuffled block ids, as a real block pool hands them out.
   std::vector<int32_t> block_ids;
   for (int64_t b = num_blocks - 1; b >= 0; --b) block_ids.push_back(static_cast<int32_t>(b * 7 % (num_blocks + 3)));
@@ -89,13 +98,16 @@ std::vector<std::vector<float>> PagodaLogits(const Model& model, const std::vect
   return out;
 }
 
+// kv_dtype kF16: the reference rounds K and V through np.float16.
 std::vector<std::vector<float>> ReferenceLogits(const std::string& model_path,
-                                                const std::vector<int32_t>& tokens) {
+                                                const std::vector<int32_t>& tokens, DType kv_dtype) {
   std::string ids;
   for (size_t i = 0; i < tokens.size(); ++i) ids += (i ? "," : "") + std::to_string(tokens[i]);
-  const std::string out_file = model_path + ".ref.json";
+  const std::string kv = kv_dtype == DType::kF16 ? "float16" : "float32";
+  const std::string out_file = model_path + "." + kv + ".ref.json";
   const std::string cmd = std::string(kPython) + " " + SourceDir() + "/tests/reference/ref_model.py --model '" +
-                          model_path + "' --tokens " + ids + " --out '" + out_file + "'";
+                          model_path + "' --tokens " + ids + " --kv-cache-dtype " + kv + " --out '" +
+                          out_file + "'";
   std::string ignored;
   EXPECT_EQ(RunCommand(cmd, &ignored), 0) << cmd;
   std::ifstream f(out_file);
@@ -214,28 +226,40 @@ TEST_F(ParityTest, EveryArchitectureTypeAndFormatMatchesReference) {
       ASSERT_TRUE(WriteRandomGguf(spec, gguf_path).ok()) << tag;
       auto gguf_model = Model::Load(gguf_path);
       ASSERT_TRUE(gguf_model.ok()) << gguf_model.status().ToString();
-      const auto ours = PagodaLogits(**gguf_model, tokens_, chunks_);
-      if (IsQuantized(t)) {
-        // 8-bit activations (see the header comment).
-        ExpectClose(ours, ReferenceLogits(gguf_path, tokens_), 5e-2, tag + " gguf vs reference", 1e-2);
-        ++n;
-        continue;
+      std::string hf_path;
+      std::unique_ptr<Model> hf_model;
+      if (!IsQuantized(t)) {
+        hf_path = dir_ + "/" + tag + "-hf";
+        ASSERT_TRUE(WriteRandomHf(spec, hf_path).ok()) << tag;
+        auto loaded = Model::Load(hf_path);
+        ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+        hf_model = std::move(*loaded);
       }
-      const double tol = t == DType::kF32 ? 1e-4 : 2e-4;
-      ExpectClose(ours, ReferenceLogits(gguf_path, tokens_), tol, tag + " gguf vs reference");
-      ++n;
-      const std::string hf_path = dir_ + "/" + tag + "-hf";
-      ASSERT_TRUE(WriteRandomHf(spec, hf_path).ok()) << tag;
-      auto hf_model = Model::Load(hf_path);
-      ASSERT_TRUE(hf_model.ok()) << hf_model.status().ToString();
-      const auto ours_hf = PagodaLogits(**hf_model, tokens_, chunks_);
-      ExpectClose(ours_hf, ReferenceLogits(hf_path, tokens_), tol, tag + " hf vs reference");
-      // Same weights, two formats: the same logits up to float32 rounding.
-      ExpectClose(ours_hf, ours, 1e-5, tag + " hf vs gguf");
-      ++n;
+      for (DType kv : {DType::kF32, DType::kF16}) {
+        const std::string what = tag + " (" + std::string(DTypeName(kv)) + " KV cache)";
+        const auto ours = PagodaLogits(**gguf_model, tokens_, chunks_, kv);
+        if (IsQuantized(t)) {
+          // 8-bit activations (see the header comment).
+          ExpectClose(ours, ReferenceLogits(gguf_path, tokens_, kv), 5e-2, what + " gguf vs reference", 1e-2);
+          ++n;
+          continue;
+        }
+        const double tol = t == DType::kF32 ? 1e-4 : 2e-4;
+        ExpectClose(ours, ReferenceLogits(gguf_path, tokens_, kv), tol, what + " gguf vs reference");
+        ++n;
+        const auto ours_hf = PagodaLogits(*hf_model, tokens_, chunks_, kv);
+        ExpectClose(ours_hf, ReferenceLogits(hf_path, tokens_, kv), tol, what + " hf vs reference");
+        // Same weights, two formats: the same logits up to float32 rounding
+        // (the llama GGUF's permuted Q/K rows sum in another order). With a
+        // float16 cache a K or V that differs in its last float bit can round
+        // to the neighbouring half, a 2^13 times larger step, so there the
+        // formats are held to the reference tolerance instead.
+        ExpectClose(ours_hf, ours, kv == DType::kF16 ? tol : 1e-5, what + " hf vs gguf");
+        ++n;
+      }
     }
   }
-  EXPECT_EQ(n, 3 * (3 * 2 + 2));
+  EXPECT_EQ(n, 2 * 3 * (3 * 2 + 2));
 }
 
 TEST_F(ParityTest, ChunkingDoesNotChangeLogits) {
@@ -244,12 +268,15 @@ TEST_F(ParityTest, ChunkingDoesNotChangeLogits) {
   ASSERT_TRUE(WriteRandomGguf(spec, path).ok());
   auto model = Model::Load(path);
   ASSERT_TRUE(model.ok());
-  const auto whole = PagodaLogits(**model, tokens_, {static_cast<int>(tokens_.size())});
-  const auto decode = PagodaLogits(**model, tokens_, {1});
-  const auto mixed = PagodaLogits(**model, tokens_, {3, 5, 1});
-  // Batch invariance: each row's arithmetic is independent of the chunking.
-  EXPECT_EQ(whole, decode);
-  EXPECT_EQ(whole, mixed);
+  for (DType kv : {DType::kF32, DType::kF16}) {
+    const auto whole = PagodaLogits(**model, tokens_, {static_cast<int>(tokens_.size())}, kv);
+    const auto decode = PagodaLogits(**model, tokens_, {1}, kv);
+    const auto mixed = PagodaLogits(**model, tokens_, {3, 5, 1}, kv, /*block_size=*/3);
+    // Batch invariance: each row's arithmetic is independent of the chunking
+    // (and of where its blocks lie).
+    EXPECT_EQ(whole, decode) << DTypeName(kv);
+    EXPECT_EQ(whole, mixed) << DTypeName(kv);
+  }
 }
 
 }  // namespace

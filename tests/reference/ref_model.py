@@ -45,7 +45,7 @@ Pair i (of d/2) rotates by angle ``pos * inv_freq[i]`` with
 Usage
 -----
     /usr/bin/python3 tests/reference/ref_model.py --model PATH --tokens 1,5,7 \
-        [--out FILE.json] [--top K] [--hidden] [--greedy N]
+        [--out FILE.json] [--top K] [--hidden] [--greedy N] [--kv-cache-dtype float16]
 
 Prints (or writes to --out) JSON ``{"logits": [[vocab floats] per position]}``.
 ``--hidden`` adds ``"hidden"``: the final hidden state of every position
@@ -55,6 +55,10 @@ holding the K largest logits of each position (ties broken by lower id).
 ``--greedy N`` first extends the sequence by N greedy tokens, re-running the
 full sequence for each one, and adds ``"tokens"`` (the whole sequence) and
 ``"generated"`` to the output; the logits are those of the final sequence.
+
+``--kv-cache-dtype float16`` rounds every K (after RoPE) and V through
+np.float16 (round to nearest-even) before attention, as an engine with a
+float16 KV cache stores them; the default, float32, leaves them in float64.
 
 The module can also be imported: ``load_model(path).forward(tokens)``.
 """
@@ -509,9 +513,11 @@ def linear(x, weight, bias=None):
 
 
 class Model:
-    def __init__(self, cfg, weights):
+    def __init__(self, cfg, weights, kv_fp16=False):
         self.cfg = cfg
         self.w = weights
+        # Round K and V through IEEE half before attention (a float16 KV cache).
+        self.kv_fp16 = kv_fp16
         c = cfg
         if c["n_head"] % c["n_kv"]:
             raise ModelError("num_attention_heads must be a multiple of num_key_value_heads")
@@ -576,6 +582,9 @@ class Model:
                 k = rms_norm(k, w[f"{i}.k_norm"], c["eps"])
             q = self.rope(q, positions)
             k = self.rope(k, positions)
+            if self.kv_fp16:
+                k = k.astype(np.float16).astype(np.float64)
+                v = v.astype(np.float16).astype(np.float64)
             # GQA: query head h reads kv head h // group.
             k = np.repeat(k, group, axis=1)                    # [T, H, hd]
             v = np.repeat(v, group, axis=1)
@@ -597,13 +606,13 @@ class Model:
         return logits, hidden
 
 
-def load_model(path):
+def load_model(path, kv_fp16=False):
     """Loads a Hugging Face folder or a GGUF file into a Model."""
     if os.path.isdir(path):
         cfg, w = load_hf_folder(path)
     else:
         cfg, w = load_gguf(path)
-    return Model(cfg, w)
+    return Model(cfg, w, kv_fp16)
 
 
 def top_k(row, k):
@@ -625,11 +634,13 @@ def main(argv=None):
     ap.add_argument("--hidden", action="store_true", help="also output final hidden states")
     ap.add_argument("--greedy", type=int, default=0,
                     help="first extend the sequence by N greedy tokens")
+    ap.add_argument("--kv-cache-dtype", choices=("float32", "float16"), default="float32",
+                    help="float16: round K and V through np.float16 before attention")
     args = ap.parse_args(argv)
 
     try:
         tokens = [int(t) for t in args.tokens.replace(" ", "").split(",") if t]
-        model = load_model(args.model)
+        model = load_model(args.model, kv_fp16=args.kv_cache_dtype == "float16")
         generated = []
         for _ in range(args.greedy):
             logits, _ = model.forward(tokens)

@@ -612,6 +612,21 @@ def main():
               and res["top"][6]["ids"][0] == res["generated"][1]
               and res["top"][0]["ids"] == [int(i) for i in np.argsort(-direct[0])[:3]],
               "CLI --top/--greedy consistent")
+
+        # 5. --kv-cache-dtype float16: K and V rounded through np.float16
+        # change the logits, but only a little (half precision is ~5e-4
+        # relative per element), and the CLI flag gives the module's result.
+        m16 = ref_model.load_model(gguf, kv_fp16=True)
+        half, _ = m16.forward(tokens[:6])
+        d16 = max_diff(half, direct)
+        scale = float(np.abs(direct).max())
+        check(0 < d16 < 1e-2 * max(1.0, scale),
+              f"float16 K/V rounding changes the logits slightly ({d16:.2e} of scale {scale:.2e})")
+        subprocess.run([sys.executable, script, "--model", gguf, "--tokens", toks,
+                        "--out", out, "--kv-cache-dtype", "float16"], check=True)
+        with open(out) as f:
+            res = json.load(f)
+        check(max_diff(res["logits"], half) == 0, "CLI --kv-cache-dtype float16 matches the module")
     check_stories260k()
     print("selftest_ref: all checks passed")
     return 0

@@ -3,11 +3,14 @@
 // tokens of one sequence times the query heads of one kv head, so each K/V
 // row loaded serves up to eight query rows (prefill is then compute-bound
 // on FMAs, not on loads). The arithmetic per query row is fixed in
-// attention.h; this file holds the driver and the portable tile kernel.
+// attention.h; this file holds the driver, the portable tile kernel and the
+// cache write, each once for both cache element types.
 #include "kernels/cpu/attention.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "base/check.h"
@@ -15,16 +18,17 @@
 
 namespace pagoda::cpu {
 
-void AttendTilePortable(const AttentionTile& t) {
+template <class T>
+void AttendTilePortable(const AttentionTile<T>& t) {
   const int hd = t.head_dim;
   for (int i = 0; i < t.num_queries; ++i) {
     const float* q = t.q[i];
     float* s = t.scores + i * t.scores_stride;
     float m = -INFINITY;
     for (int p = 0; p <= t.pos[i]; ++p) {
-      const float* k = t.K(p);
+      const T* k = t.K(p);
       float acc = 0.0f;
-      for (int d = 0; d < hd; ++d) acc = std::fma(q[d], k[d], acc);
+      for (int d = 0; d < hd; ++d) acc = std::fma(q[d], KvToFloat(k[d]), acc);
       s[p] = acc * t.scale;
       m = std::max(m, s[p]);
     }
@@ -38,8 +42,8 @@ void AttendTilePortable(const AttentionTile& t) {
     float* o = t.out[i];
     for (int d = 0; d < hd; ++d) o[d] = 0.0f;
     for (int p = 0; p <= t.pos[i]; ++p) {
-      const float* v = t.V(p);
-      for (int d = 0; d < hd; ++d) o[d] = std::fma(s[p], v[d], o[d]);
+      const T* v = t.V(p);
+      for (int d = 0; d < hd; ++d) o[d] = std::fma(s[p], KvToFloat(v[d]), o[d]);
     }
     const float inv = 1.0f / denom;
     for (int d = 0; d < hd; ++d) o[d] *= inv;
@@ -62,7 +66,8 @@ float* Scratch(size_t n) {
 
 }  // namespace
 
-void PagedAttentionOn(Isa isa, const float* q, const float* k_cache, const float* v_cache,
+template <class T>
+void PagedAttentionOn(Isa isa, const float* q, const T* k_cache, const T* v_cache,
                       const AttentionMetadata& meta, int num_heads, int num_kv_heads,
                       int head_dim, float scale, float* out, ThreadPool* pool) {
   CHECK_GT(num_kv_heads, 0);
@@ -93,7 +98,7 @@ void PagedAttentionOn(Isa isa, const float* q, const float* k_cache, const float
       const TileSpec& ts = tiles[static_cast<size_t>(idx)];
       const int q_len = meta.query_start_loc[ts.seq + 1] - meta.query_start_loc[ts.seq];
       const int first_pos = meta.seq_lens[ts.seq] - q_len;
-      AttentionTile tile;
+      AttentionTile<T> tile;
       tile.k_cache = k_cache;
       tile.v_cache = v_cache;
       tile.block_table = meta.block_tables + static_cast<int64_t>(ts.seq) * meta.max_blocks_per_seq;
@@ -131,5 +136,37 @@ void PagedAttentionOn(Isa isa, const float* q, const float* k_cache, const float
     pool->ParallelFor(num_tiles, run, 1);
   }
 }
+
+template <class T>
+void WriteKvCacheOn(Isa isa, const float* k, const float* v, const int64_t* slot_mapping,
+                    int64_t num_tokens, int num_kv_heads, int head_dim, T* k_cache, T* v_cache) {
+  const int64_t width = static_cast<int64_t>(num_kv_heads) * head_dim;
+  auto store = [&](const float* src, T* dst) {
+    if constexpr (std::is_same_v<T, float>) {
+      std::memcpy(dst, src, static_cast<size_t>(width) * sizeof(float));
+    } else if (isa == Isa::kAvx2) {
+      avx2::RoundToFp16(src, dst, width);
+    } else {
+      for (int64_t i = 0; i < width; ++i) dst[i] = F32ToFp16(src[i]);
+    }
+  };
+  for (int64_t t = 0; t < num_tokens; ++t) {
+    const int64_t slot = slot_mapping[t];
+    if (slot < 0) continue;  // padding token: nothing to store
+    store(k + t * width, k_cache + slot * width);
+    store(v + t * width, v_cache + slot * width);
+  }
+}
+
+#define PAGODA_KV_INSTANTIATE(T)                                                                  \
+  template void AttendTilePortable<T>(const AttentionTile<T>&);                                   \
+  template void PagedAttentionOn<T>(Isa, const float*, const T*, const T*,                        \
+                                    const AttentionMetadata&, int, int, int, float, float*,       \
+                                    ThreadPool*);                                                 \
+  template void WriteKvCacheOn<T>(Isa, const float*, const float*, const int64_t*, int64_t, int, \
+                                  int, T*, T*);
+PAGODA_KV_INSTANTIATE(float)
+PAGODA_KV_INSTANTIATE(uint16_t)
+#undef PAGODA_KV_INSTANTIATE
 
 }  // namespace pagoda::cpu

@@ -1,8 +1,12 @@
-// PagedAttention internals: the op with an explicit instruction set, and the
-// per-ISA kernel for one tile of queries. Reentrant: thread-safe.
+// PagedAttention internals: the op with an explicit instruction set, the
+// per-ISA kernel for one tile of queries, and the KV cache write. Every
+// function is a template on the cache element type T: float (a float32
+// cache) or uint16_t (a float16 cache, IEEE half bits), with one kernel body
+// for both. Reentrant: thread-safe.
 //
 // The arithmetic of one query row (position `pos`, head h, its kv head's
-// K/V rows k_p, v_p read in place from the paged cache) is fixed:
+// K/V rows k_p, v_p read in place from the paged cache, each element widened
+// exactly to float when T is uint16_t) is fixed:
 //   s_p = (fma chain over d = 0 .. head_dim-1 of q[d] * k_p[d], from 0) * scale
 //   m = max_p s_p;  e_p = Exp(s_p - m) (kernels/cpu/exp.h)
 //   denom: eight lane sums a_l = sum of e_p over p = l mod 8 (in order of
@@ -15,20 +19,35 @@
 
 #include <cstdint>
 
+#include "base/fp16.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/ops.h"
 
 namespace pagoda::cpu {
 
-void PagedAttentionOn(Isa isa, const float* q, const float* k_cache, const float* v_cache,
+// A cached element as float: exact for both element types.
+inline float KvToFloat(float x) { return x; }
+inline float KvToFloat(uint16_t h) { return Fp16ToF32(h); }
+
+// T = float or uint16_t (explicitly instantiated in attention.cc).
+template <class T>
+void PagedAttentionOn(Isa isa, const float* q, const T* k_cache, const T* v_cache,
                       const AttentionMetadata& meta, int num_heads, int num_kv_heads,
                       int head_dim, float scale, float* out, ThreadPool* pool);
+
+// WriteKvCache (kernels/ops.h) on a chosen path: float32 rows are copied,
+// float16 rows rounded by F16C (kAvx2) or base/fp16.h (kPortable), which
+// give the same bits.
+template <class T>
+void WriteKvCacheOn(Isa isa, const float* k, const float* v, const int64_t* slot_mapping,
+                    int64_t num_tokens, int num_kv_heads, int head_dim, T* k_cache, T* v_cache);
 
 // Up to kMaxTileQueries query rows that read the same kv head of one
 // sequence: a few consecutive tokens times the heads of one GQA group. They
 // share every K/V load.
 constexpr int kMaxTileQueries = 8;
 
+template <class T>
 struct AttentionTile {
   int num_queries = 0;
   const float* q[kMaxTileQueries];
@@ -36,9 +55,9 @@ struct AttentionTile {
   int pos[kMaxTileQueries];  // each query attends to positions 0 .. pos
   int max_pos = 0;           // max of pos
   int min_pos = 0;           // min of pos
-  // Row p of the kv head: k_cache + Slot(p) * kv_width + head_off.
-  const float* k_cache = nullptr;
-  const float* v_cache = nullptr;
+  // Row p of the kv head: k_cache + Slot(p) * kv_width + head_off elements.
+  const T* k_cache = nullptr;
+  const T* v_cache = nullptr;
   const int32_t* block_table = nullptr;
   int block_size = 16;
   int64_t kv_width = 0;
@@ -50,20 +69,26 @@ struct AttentionTile {
   float* scores = nullptr;
   int64_t scores_stride = 0;
 
-  const float* K(int p) const { return k_cache + Slot(p) * kv_width + head_off; }
-  const float* V(int p) const { return v_cache + Slot(p) * kv_width + head_off; }
+  const T* K(int p) const { return k_cache + Slot(p) * kv_width + head_off; }
+  const T* V(int p) const { return v_cache + Slot(p) * kv_width + head_off; }
   int64_t Slot(int p) const {
     return static_cast<int64_t>(block_table[p / block_size]) * block_size + p % block_size;
   }
 };
 
-void AttendTilePortable(const AttentionTile& tile);
+template <class T>
+void AttendTilePortable(const AttentionTile<T>& tile);
 
 }  // namespace pagoda::cpu
 
 namespace pagoda::avx2 {
 
 // Same contract (attention_avx2.cc); head_dim must be a multiple of 8.
-void AttendTile(const cpu::AttentionTile& tile);
+void AttendTile(const cpu::AttentionTile<float>& tile);
+void AttendTile(const cpu::AttentionTile<uint16_t>& tile);
+
+// dst[i] = F32ToFp16(src[i]) for n elements, with vcvtps2ph (round to
+// nearest-even): bit-identical to the scalar conversion.
+void RoundToFp16(const float* src, uint16_t* dst, int64_t n);
 
 }  // namespace pagoda::avx2

@@ -1,5 +1,10 @@
-// AVX2/FMA attention tile (compiled with -mavx2 -mfma), arithmetic as fixed
-// in attention.h.
+// AVX2/FMA/F16C attention tile (compiled with -mavx2 -mfma -mf16c),
+// arithmetic as fixed in attention.h, and the float16 cache write.
+//
+// One body serves both cache element types: a float16 cache's rows are read
+// in place, eight halves at a time, and widened in registers (vcvtph2ps,
+// exact) where a float32 cache's rows are loaded, so everything after the
+// load is the same code.
 //
 // Scores: eight positions at a time. Their K rows are transposed once into
 // [head_dim][8] so each lane carries one position's fma chain over d, and
@@ -24,9 +29,18 @@ namespace {
 
 constexpr int kMaxHeadDim = 512;
 
-// Prefetches the cache lines of n floats at p.
-inline void Prefetch(const float* p, int n) {
-  for (int i = 0; i < n; i += 16) _mm_prefetch(reinterpret_cast<const char*>(p + i), _MM_HINT_T0);
+// Prefetches the cache lines of n elements at p.
+template <class T>
+inline void Prefetch(const T* p, int n) {
+  const char* c = reinterpret_cast<const char*>(p);
+  const int bytes = n * static_cast<int>(sizeof(T));
+  for (int i = 0; i < bytes; i += 64) _mm_prefetch(c + i, _MM_HINT_T0);
+}
+
+// Eight cached elements as floats.
+inline __m256 Load8(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 Load8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
 inline void Transpose8(__m256 r[8]) {
@@ -50,8 +64,8 @@ inline void Transpose8(__m256 r[8]) {
 
 // Scores of queries [i0, i0 + I) for the 8 positions whose transposed K is
 // kt: lane j of query i is s_{p0 + j}.
-template <int I>
-void ScoreBlock(const cpu::AttentionTile& t, const float* kt, int i0, int p0) {
+template <int I, class T>
+void ScoreBlock(const cpu::AttentionTile<T>& t, const float* kt, int i0, int p0) {
   __m256 acc[I];
   PAGODA_AUNROLL
   for (int i = 0; i < I; ++i) acc[i] = _mm256_setzero_ps();
@@ -68,8 +82,8 @@ void ScoreBlock(const cpu::AttentionTile& t, const float* kt, int i0, int p0) {
 }
 
 // Output slice [d0, d0 + 8W) of all N queries.
-template <int N, int W>
-void OutputSlice(const cpu::AttentionTile& t, int d0, const float* inv) {
+template <int N, int W, class T>
+void OutputSlice(const cpu::AttentionTile<T>& t, int d0, const float* inv) {
   __m256 acc[N][W];
   PAGODA_AUNROLL
   for (int i = 0; i < N; ++i) {
@@ -77,11 +91,11 @@ void OutputSlice(const cpu::AttentionTile& t, int d0, const float* inv) {
     for (int w = 0; w < W; ++w) acc[i][w] = _mm256_setzero_ps();
   }
   auto step = [&](int p, bool masked) {
-    const float* v = t.V(p) + d0;
+    const T* v = t.V(p) + d0;
     if (p + 8 <= t.max_pos) Prefetch(t.V(p + 8) + d0, 8 * W);
     __m256 vv[W];
     PAGODA_AUNROLL
-    for (int w = 0; w < W; ++w) vv[w] = _mm256_loadu_ps(v + 8 * w);
+    for (int w = 0; w < W; ++w) vv[w] = Load8(v + 8 * w);
     PAGODA_AUNROLL
     for (int i = 0; i < N; ++i) {
       if (masked && p > t.pos[i]) continue;
@@ -100,8 +114,8 @@ void OutputSlice(const cpu::AttentionTile& t, int d0, const float* inv) {
   }
 }
 
-template <int N>
-void Attend(const cpu::AttentionTile& t) {
+template <int N, class T>
+void Attend(const cpu::AttentionTile<T>& t) {
   const int hd = t.head_dim;
   alignas(32) float kt[kMaxHeadDim * 8];
   // Scores, eight positions at a time. Lanes past the end of the context
@@ -109,9 +123,9 @@ void Attend(const cpu::AttentionTile& t) {
   // reads those scores.
   for (int p0 = 0; p0 <= t.max_pos; p0 += 8) {
     const int last = std::min(7, t.max_pos - p0);
-    const float* rows[8];
+    const T* rows[8];
     for (int j = 0; j < 8; ++j) rows[j] = t.K(p0 + std::min(j, last));
-    // A kv head's rows are 256 bytes out of every slot's K row (all heads):
+    // A kv head's rows are 128-256 bytes out of every slot's K row (all heads):
     // a strided walk the hardware prefetcher follows poorly. Fetch the
     // block after next ahead.
     if (p0 + 16 <= t.max_pos) {
@@ -120,17 +134,17 @@ void Attend(const cpu::AttentionTile& t) {
     for (int d0 = 0; d0 < hd; d0 += 8) {
       __m256 r[8];
       PAGODA_AUNROLL
-      for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(rows[j] + d0);
+      for (int j = 0; j < 8; ++j) r[j] = Load8(rows[j] + d0);
       Transpose8(r);
       PAGODA_AUNROLL
       for (int j = 0; j < 8; ++j) _mm256_store_ps(kt + 8 * (d0 + j), r[j]);
     }
     if constexpr (N >= 4) {
-      ScoreBlock<4>(t, kt, 0, p0);
-      if constexpr (N == 8) ScoreBlock<4>(t, kt, 4, p0);
-      if constexpr (N > 4 && N < 8) ScoreBlock<N - 4>(t, kt, 4, p0);
+      ScoreBlock<4, T>(t, kt, 0, p0);
+      if constexpr (N == 8) ScoreBlock<4, T>(t, kt, 4, p0);
+      if constexpr (N > 4 && N < 8) ScoreBlock<N - 4, T>(t, kt, 4, p0);
     } else {
-      ScoreBlock<N>(t, kt, 0, p0);
+      ScoreBlock<N, T>(t, kt, 0, p0);
     }
   }
   // Softmax weights, in place, eight positions at a time. Padding the row
@@ -160,25 +174,38 @@ void Attend(const cpu::AttentionTile& t) {
   // Weighted sum of V: N * W accumulators stay within 16 registers.
   constexpr int W = N <= 2 ? 8 : (N <= 4 ? 4 : 2);
   int d0 = 0;
-  for (; d0 + 8 * W <= hd; d0 += 8 * W) OutputSlice<N, W>(t, d0, inv);
-  for (; d0 < hd; d0 += 8) OutputSlice<N, 1>(t, d0, inv);
+  for (; d0 + 8 * W <= hd; d0 += 8 * W) OutputSlice<N, W, T>(t, d0, inv);
+  for (; d0 < hd; d0 += 8) OutputSlice<N, 1, T>(t, d0, inv);
+}
+
+template <class T>
+void AttendAny(const cpu::AttentionTile<T>& t) {
+  CHECK(t.head_dim % 8 == 0 && t.head_dim <= kMaxHeadDim) << "AttendTile: head_dim " << t.head_dim;
+  switch (t.num_queries) {
+    case 1: Attend<1, T>(t); return;
+    case 2: Attend<2, T>(t); return;
+    case 3: Attend<3, T>(t); return;
+    case 4: Attend<4, T>(t); return;
+    case 5: Attend<5, T>(t); return;
+    case 6: Attend<6, T>(t); return;
+    case 7: Attend<7, T>(t); return;
+    case 8: Attend<8, T>(t); return;
+    default: CHECK(false) << "AttendTile: " << t.num_queries << " queries";
+  }
 }
 
 }  // namespace
 
-void AttendTile(const cpu::AttentionTile& t) {
-  CHECK(t.head_dim % 8 == 0 && t.head_dim <= kMaxHeadDim) << "AttendTile: head_dim " << t.head_dim;
-  switch (t.num_queries) {
-    case 1: Attend<1>(t); return;
-    case 2: Attend<2>(t); return;
-    case 3: Attend<3>(t); return;
-    case 4: Attend<4>(t); return;
-    case 5: Attend<5>(t); return;
-    case 6: Attend<6>(t); return;
-    case 7: Attend<7>(t); return;
-    case 8: Attend<8>(t); return;
-    default: CHECK(false) << "AttendTile: " << t.num_queries << " queries";
+void AttendTile(const cpu::AttentionTile<float>& t) { AttendAny(t); }
+void AttendTile(const cpu::AttentionTile<uint16_t>& t) { AttendAny(t); }
+
+void RoundToFp16(const float* src, uint16_t* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), h);
   }
+  for (; i < n; ++i) dst[i] = F32ToFp16(src[i]);  // the same rounding, scalar
 }
 
 }  // namespace pagoda::avx2

@@ -4,7 +4,6 @@
 #include "kernels/ops.h"
 
 #include <cmath>
-#include <cstring>
 #include <vector>
 
 #include "base/check.h"
@@ -92,17 +91,24 @@ void Add(float* a, const float* b, int64_t n) {
 
 void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
                   int num_kv_heads, int head_dim, float* k_cache, float* v_cache) {
-  const int64_t width = static_cast<int64_t>(num_kv_heads) * head_dim;
-  const size_t bytes = static_cast<size_t>(width) * sizeof(float);
-  for (int64_t t = 0; t < num_tokens; ++t) {
-    const int64_t slot = slot_mapping[t];
-    if (slot < 0) continue;  // padding token: nothing to store
-    std::memcpy(k_cache + slot * width, k + t * width, bytes);
-    std::memcpy(v_cache + slot * width, v + t * width, bytes);
-  }
+  cpu::WriteKvCacheOn(cpu::SelectedIsa(), k, v, slot_mapping, num_tokens, num_kv_heads, head_dim,
+                      k_cache, v_cache);
+}
+
+void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
+                  int num_kv_heads, int head_dim, uint16_t* k_cache, uint16_t* v_cache) {
+  cpu::WriteKvCacheOn(cpu::SelectedIsa(), k, v, slot_mapping, num_tokens, num_kv_heads, head_dim,
+                      k_cache, v_cache);
 }
 
 void PagedAttention(const float* q, const float* k_cache, const float* v_cache,
+                    const AttentionMetadata& meta, int num_heads, int num_kv_heads, int head_dim,
+                    float scale, float* out, ThreadPool* pool) {
+  cpu::PagedAttentionOn(cpu::SelectedIsa(), q, k_cache, v_cache, meta, num_heads, num_kv_heads,
+                        head_dim, scale, out, pool);
+}
+
+void PagedAttention(const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
                     const AttentionMetadata& meta, int num_heads, int num_kv_heads, int head_dim,
                     float scale, float* out, ThreadPool* pool) {
   cpu::PagedAttentionOn(cpu::SelectedIsa(), q, k_cache, v_cache, meta, num_heads, num_kv_heads,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "base/check.h"
@@ -111,21 +112,43 @@ void Add(float* a, const float* b, int64_t n) {
   for (int64_t i = 0; i < n; ++i) a[i] += b[i];
 }
 
-void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
-                  int num_kv_heads, int head_dim, float* k_cache, float* v_cache) {
+uint16_t HalfBits(float x) {
+  const _Float16 h = static_cast<_Float16>(x);
+  uint16_t bits;
+  std::memcpy(&bits, &h, sizeof bits);
+  return bits;
+}
+
+float HalfValue(uint16_t bits) {
+  _Float16 h;
+  std::memcpy(&h, &bits, sizeof h);
+  return static_cast<float>(h);
+}
+
+namespace {
+
+float Stored(float x) { return x; }
+float Stored(uint16_t bits) { return HalfValue(bits); }
+void Store(float x, float* dst) { *dst = x; }
+void Store(float x, uint16_t* dst) { *dst = HalfBits(x); }
+
+template <class T>
+void WriteKvCacheT(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
+                   int num_kv_heads, int head_dim, T* k_cache, T* v_cache) {
   const int64_t width = static_cast<int64_t>(num_kv_heads) * head_dim;
   for (int64_t t = 0; t < num_tokens; ++t) {
     if (slot_mapping[t] < 0) continue;
     for (int64_t i = 0; i < width; ++i) {
-      k_cache[slot_mapping[t] * width + i] = k[t * width + i];
-      v_cache[slot_mapping[t] * width + i] = v[t * width + i];
+      Store(k[t * width + i], &k_cache[slot_mapping[t] * width + i]);
+      Store(v[t * width + i], &v_cache[slot_mapping[t] * width + i]);
     }
   }
 }
 
-void PagedAttention(const float* q, const float* k_cache, const float* v_cache,
-                    const AttentionMetadata& meta, int num_heads, int num_kv_heads, int head_dim,
-                    float scale, float* out) {
+template <class T>
+void PagedAttentionT(const float* q, const T* k_cache, const T* v_cache,
+                     const AttentionMetadata& meta, int num_heads, int num_kv_heads, int head_dim,
+                     float scale, float* out) {
   CHECK_EQ(num_heads % num_kv_heads, 0);
   const int group = num_heads / num_kv_heads;
   const int64_t kv_width = static_cast<int64_t>(num_kv_heads) * head_dim;
@@ -140,8 +163,8 @@ void PagedAttention(const float* q, const float* k_cache, const float* v_cache,
       const int64_t block = meta.block_tables[s * meta.max_blocks_per_seq + p / meta.block_size];
       const int64_t slot = block * meta.block_size + p % meta.block_size;
       for (int64_t i = 0; i < kv_width; ++i) {
-        keys[p * kv_width + i] = k_cache[slot * kv_width + i];
-        values[p * kv_width + i] = v_cache[slot * kv_width + i];
+        keys[p * kv_width + i] = Stored(k_cache[slot * kv_width + i]);
+        values[p * kv_width + i] = Stored(v_cache[slot * kv_width + i]);
       }
     }
     for (int j = 0; j < q_len; ++j) {
@@ -173,6 +196,30 @@ void PagedAttention(const float* q, const float* k_cache, const float* v_cache,
       }
     }
   }
+}
+
+}  // namespace
+
+void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
+                  int num_kv_heads, int head_dim, float* k_cache, float* v_cache) {
+  WriteKvCacheT(k, v, slot_mapping, num_tokens, num_kv_heads, head_dim, k_cache, v_cache);
+}
+
+void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
+                  int num_kv_heads, int head_dim, uint16_t* k_cache, uint16_t* v_cache) {
+  WriteKvCacheT(k, v, slot_mapping, num_tokens, num_kv_heads, head_dim, k_cache, v_cache);
+}
+
+void PagedAttention(const float* q, const float* k_cache, const float* v_cache,
+                    const AttentionMetadata& meta, int num_heads, int num_kv_heads, int head_dim,
+                    float scale, float* out) {
+  PagedAttentionT(q, k_cache, v_cache, meta, num_heads, num_kv_heads, head_dim, scale, out);
+}
+
+void PagedAttention(const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
+                    const AttentionMetadata& meta, int num_heads, int num_kv_heads, int head_dim,
+                    float scale, float* out) {
+  PagedAttentionT(q, k_cache, v_cache, meta, num_heads, num_kv_heads, head_dim, scale, out);
 }
 
 }  // namespace pagoda::ref

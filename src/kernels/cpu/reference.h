@@ -37,10 +37,22 @@ void Add(float* a, const float* b, int64_t n);
 
 void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
                   int num_kv_heads, int head_dim, float* k_cache, float* v_cache);
+// float16 cache: each element converted by the compiler's own _Float16
+// (round to nearest-even; no code shared with base/fp16.h or F16C).
+void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
+                  int num_kv_heads, int head_dim, uint16_t* k_cache, uint16_t* v_cache);
 
-// Gathers each position's K/V through the block table and runs textbook
-// softmax attention in double.
+// The compiler's _Float16 conversions, as bits: the independent yardstick
+// for the float16 cache.
+uint16_t HalfBits(float x);
+float HalfValue(uint16_t bits);
+
+// Gathers each position's K/V through the block table (a float16 cache
+// widened by HalfValue) and runs textbook softmax attention in double.
 void PagedAttention(const float* q, const float* k_cache, const float* v_cache,
+                    const AttentionMetadata& meta, int num_heads, int num_kv_heads, int head_dim,
+                    float scale, float* out);
+void PagedAttention(const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
                     const AttentionMetadata& meta, int num_heads, int num_kv_heads, int head_dim,
                     float scale, float* out);
 
