@@ -3,9 +3,9 @@
 // -mf16c. Arithmetic as fixed in qmatmul.h: per weight row and block, the
 // exact integer dot D_b, then acc = fma(float(D_b), d_w * d_x, acc) block by
 // block. Each vector holds one quantity for the eight rows of a group, so a
-// block of eight rows costs four 32-byte loads, eight maddubs, one madd, one
-// vcvtph2ps and one fma per x row, and the result is stored as eight floats
-// with no horizontal sum.
+// block of eight rows costs four 32-byte loads with their nibble unpacking
+// and one vcvtph2ps, then per x row eight maddubs, one madd and one fma;
+// the result is stored as eight floats with no horizontal sum.
 //
 // Batch invariance: an x row's outputs never depend on which other x rows
 // share its tile, or on the tile shape (the integers are exact, the float
@@ -56,7 +56,8 @@ inline __m256i Broadcast4(const int8_t* p) {
 // widens it: each maddubs lane is n_a * q_a + n_b * q_b with nibbles in
 // [0, 15] and |q| <= 127 (the quantizer never makes -128), so |.| <= 3810,
 // and eight of them (4 chunks x low/high nibbles) stay within
-// 8 x 2 x 15 x 127 = 30480 < 32767: no saturation, every partial sum exact.
+// 8 x 2 x 15 x 127 = 30480 < 32767 (30720 even with -128): no saturation,
+// every partial sum exact.
 // The madd then adds the lane's two int16 halves: lane r is row r's
 // sum over all 32 elements of nibble * q, and 8 * sum(q) (corr32) takes the
 // nibbles' + 8 back off.
