@@ -13,23 +13,18 @@
 // bandwidth sets (weight bytes read per step / bandwidth), prefill as
 // achieved GFLOP/s, and the peak resident memory of the timed part (the
 // bandwidth buffer excluded) against model file + KV cache.
-#include <sys/resource.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "cli/bench_common.h"
 #include "cli/commands.h"
 #include "engine/llm_engine.h"
-#include "kernels/cpu/read_bandwidth.h"
 #include "kernels/ops.h"
 
 namespace pagoda {
@@ -47,37 +42,13 @@ struct LatencyArgs {
   bool json = false;
 };
 
-// Peak resident set since the last ResetPeakRss(), in MiB: VmHWM, which
-// /proc/self/clear_refs can reset; getrusage's maximum where it cannot.
-bool ResetPeakRss() {
-  std::ofstream f("/proc/self/clear_refs");
-  f << "5";
-  f.flush();
-  return static_cast<bool>(f);
-}
-
-double PeakRssMib() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
-  }
-  struct rusage ru {};
-  ::getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is KiB on Linux
-}
-
 struct RunTimes {
   double prefill_s = 0, decode_s = 0;
 };
 
 RunTimes RunOnce(LLMEngine& engine, const LatencyArgs& a, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  const int64_t vocab = engine.model().config().vocab_size;
-  std::vector<std::vector<int32_t>> prompts(static_cast<size_t>(a.batch_size));
-  for (auto& p : prompts) {
-    for (int i = 0; i < a.input_len; ++i) p.push_back(static_cast<int32_t>(rng() % static_cast<uint64_t>(vocab)));
-  }
+  const std::vector<std::vector<int32_t>> prompts =
+      RandomPrompts(engine.model().config().vocab_size, a.batch_size, a.input_len, seed);
   SamplingParams sp;
   sp.temperature = 0;
   sp.ignore_eos = true;
@@ -109,22 +80,6 @@ RunTimes RunOnce(LLMEngine& engine, const LatencyArgs& a, uint64_t seed) {
   return r;
 }
 
-int64_t MatrixBytes(const WeightMatrix& w) { return w.rows * static_cast<int64_t>(w.row_bytes); }
-
-// Bytes of weights one forward step reads whatever its batch: every layer
-// matrix and the output matrix (the embedding contributes one row per
-// token, left out).
-int64_t WeightBytesPerStep(const Model& m) {
-  int64_t bytes = MatrixBytes(m.weights().lm_head);
-  for (const LayerWeights& l : m.weights().layers) {
-    for (const WeightMatrix* w : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj,
-                                  &l.up_proj, &l.down_proj}) {
-      bytes += MatrixBytes(*w);
-    }
-  }
-  return bytes;
-}
-
 // Multiply-adds x 2 of one prefill: every prompt token through every layer
 // matrix, attention over its causal context (QK^T and PV), and the output
 // matrix for the one position per sequence that samples.
@@ -144,25 +99,6 @@ double PrefillFlops(const Model& m, int batch, int input_len) {
   return static_cast<double>(c.num_layers) * (2.0 * layer_params * tokens + attention) + lm_head;
 }
 
-struct Stats {
-  double mean = 0, min = 0, max = 0;
-};
-
-Stats Summarize(const std::vector<double>& v) {
-  Stats s;
-  if (v.empty()) return s;
-  s.min = *std::min_element(v.begin(), v.end());
-  s.max = *std::max_element(v.begin(), v.end());
-  for (double x : v) s.mean += x;
-  s.mean /= static_cast<double>(v.size());
-  return s;
-}
-
-double FileMib(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) return 0;
-  return static_cast<double>(st.st_size) / (1024.0 * 1024.0);
-}
 }  // namespace
 
 CommandRun AddBenchLatencyCommand(CLI::App& app) {
@@ -197,9 +133,8 @@ CommandRun AddBenchLatencyCommand(CLI::App& app) {
     }
     LLMEngine& e = **engine;
     const Model& model = e.model();
-    const size_t probe_bytes = static_cast<size_t>(a->bandwidth_mib) << 20;
     std::vector<double> bandwidth;  // best pass of each probe, GB/s
-    if (probe_bytes > 0) bandwidth.push_back(cpu::MeasureReadBandwidth(e.pool(), probe_bytes).best_gb_s);
+    if (a->bandwidth_mib > 0) bandwidth.push_back(ProbeReadBandwidth(e.pool(), a->bandwidth_mib));
     // The probe's buffer is gone; from here the peak is the benchmark's own.
     const bool rss_reset = ResetPeakRss();
     {  // Warm-up: touches the weights and grows the buffers.
@@ -214,9 +149,9 @@ CommandRun AddBenchLatencyCommand(CLI::App& app) {
       if (a->output_len > 1) decode.push_back(static_cast<double>(a->batch_size) * (a->output_len - 1) / t.decode_s);
     }
     const double rss = PeakRssMib();
-    if (probe_bytes > 0) bandwidth.push_back(cpu::MeasureReadBandwidth(e.pool(), probe_bytes).best_gb_s);
+    if (a->bandwidth_mib > 0) bandwidth.push_back(ProbeReadBandwidth(e.pool(), a->bandwidth_mib));
 
-    const Stats pf = Summarize(prefill), dc = Summarize(decode);
+    const RunStats pf = Summarize(prefill), dc = Summarize(decode);
     const double bw = bandwidth.empty() ? 0 : *std::max_element(bandwidth.begin(), bandwidth.end());
     const double weight_bytes = static_cast<double>(WeightBytesPerStep(model));
     // One decode step serves batch_size tokens and reads the weights once.

@@ -1,5 +1,6 @@
 // The `pagoda` binary end to end: generate's stdout contract, mkmodel in
-// both formats, bench latency's JSON, and one-line errors for bad input.
+// both formats, bench latency's and bench throughput's reports, and
+// one-line errors for bad input.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -187,6 +188,36 @@ TEST(CliTest, KvCacheDtypeFlag) {
                           "--batch-size 1 --bandwidth-mib 0 --kv-cache-dtype half");
   ASSERT_EQ(text.code, 0) << text.err;
   EXPECT_NE(text.out.find("KV cache:          float16,"), std::string::npos) << text.out;
+}
+
+TEST(CliTest, BenchThroughputReportsPrefillDecodeBandwidthAndPeakRss) {
+  const std::string dir = MakeTempDir("pagoda-bench-tp-");
+  Result g = RunPagoda("mkmodel --arch llama --dtype q4_0 --hidden-size 64 --intermediate-size 128 --num-heads 4 "
+                       "--num-kv-heads 2 --vocab-size 300 --num-layers 2 --out " + dir + "/m.gguf");
+  ASSERT_EQ(g.code, 0) << g.err;
+  Result r = RunPagoda("bench throughput --model " + dir + "/m.gguf --input-len 24 --output-len 6 --num-prompts 5 "
+                       "--max-num-batched-tokens 32 --threads 2 --bandwidth-mib 8 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  for (const char* key : {"prefill_tokens_per_s", "decode_tokens_per_s", "read_bandwidth_gb_s", "peak_rss_mib",
+                          "prefill_time_s", "decode_time_s", "elapsed_time"}) {
+    ASSERT_TRUE(j.contains(key)) << key << " missing: " << r.out;
+    EXPECT_GT(j[key].get<double>(), 0) << key;
+  }
+  EXPECT_EQ(j["read_bandwidth_probes_gb_s"].size(), 2u);
+  // 120 prompt tokens at 32 a step take several steps; every token after
+  // each prompt's first comes from a step of its own timing.
+  EXPECT_LE(j["prefill_time_s"].get<double>() + j["decode_time_s"].get<double>(),
+            j["elapsed_time"].get<double>() + 1e-6);
+  EXPECT_EQ(j["total_num_tokens"], 5 * (24 + 6));
+  // The weights are mapped and read: the peak covers at least the file.
+  EXPECT_GE(j["peak_rss_mib"].get<double>(), j["model_file_mib"].get<double>());
+  Result text = RunPagoda("bench throughput --model " + dir + "/m.gguf --input-len 8 --output-len 2 --num-prompts 2 "
+                          "--bandwidth-mib 0");
+  ASSERT_EQ(text.code, 0) << text.err;
+  for (const char* line : {"prompt processing:", "decode:", "peak RSS:", "Throughput:"}) {
+    EXPECT_NE(text.out.find(line), std::string::npos) << line << " in " << text.out;
+  }
 }
 
 }  // namespace

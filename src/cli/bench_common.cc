@@ -1,0 +1,77 @@
+#include "cli/bench_common.h"
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
+#include <random>
+
+#include "kernels/cpu/read_bandwidth.h"
+
+namespace pagoda {
+
+std::vector<std::vector<int32_t>> RandomPrompts(int64_t vocab, int count, int len, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::vector<int32_t>> prompts(static_cast<size_t>(count));
+  for (auto& p : prompts) {
+    for (int i = 0; i < len; ++i) p.push_back(static_cast<int32_t>(rng() % static_cast<uint64_t>(vocab)));
+  }
+  return prompts;
+}
+
+bool ResetPeakRss() {
+  std::ofstream f("/proc/self/clear_refs");
+  f << "5";
+  f.flush();
+  return static_cast<bool>(f);
+}
+
+double PeakRssMib() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
+  }
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is KiB on Linux
+}
+
+double FileMib(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) return 0;
+  return static_cast<double>(st.st_size) / (1024.0 * 1024.0);
+}
+
+double ProbeReadBandwidth(ThreadPool* pool, int mib) {
+  if (mib <= 0) return 0;
+  return cpu::MeasureReadBandwidth(pool, static_cast<size_t>(mib) << 20).best_gb_s;
+}
+
+namespace {
+int64_t MatrixBytes(const WeightMatrix& w) { return w.rows * static_cast<int64_t>(w.row_bytes); }
+}  // namespace
+
+int64_t WeightBytesPerStep(const Model& m) {
+  int64_t bytes = MatrixBytes(m.weights().lm_head);
+  for (const LayerWeights& l : m.weights().layers) {
+    for (const WeightMatrix* w : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj,
+                                  &l.up_proj, &l.down_proj}) {
+      bytes += MatrixBytes(*w);
+    }
+  }
+  return bytes;
+}
+
+RunStats Summarize(const std::vector<double>& v) {
+  RunStats s;
+  if (v.empty()) return s;
+  s.min = *std::min_element(v.begin(), v.end());
+  s.max = *std::max_element(v.begin(), v.end());
+  for (double x : v) s.mean += x;
+  s.mean /= static_cast<double>(v.size());
+  return s;
+}
+
+}  // namespace pagoda

@@ -1,0 +1,44 @@
+// What the offline benchmarks (`pagoda bench latency`, `bench throughput`)
+// measure alike: random prompts, the resident-memory peak, the machine's
+// read bandwidth with the engine's threads, and the weight bytes one
+// forward step streams. Plain functions; the peak-RSS pair touches the
+// process's /proc counters (call them from one thread).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "model/model.h"
+
+namespace pagoda {
+
+// `count` prompts of `len` token ids drawn uniformly from [0, vocab).
+std::vector<std::vector<int32_t>> RandomPrompts(int64_t vocab, int count, int len, uint64_t seed);
+
+// Resets the peak resident set (VmHWM through /proc/self/clear_refs);
+// false where the kernel does not allow it (the peak then covers the whole
+// process).
+bool ResetPeakRss();
+// Peak resident set since the last reset, MiB.
+double PeakRssMib();
+
+// Size of a file in MiB (0 for a folder or a missing file).
+double FileMib(const std::string& path);
+
+// Best pass of a streaming read of `mib` MiB with the pool's threads, GB/s
+// (0 when mib is 0).
+double ProbeReadBandwidth(ThreadPool* pool, int mib);
+
+// Bytes of weights one forward step reads whatever its batch: every layer
+// matrix and the output matrix (the embedding contributes one row per
+// token, left out).
+int64_t WeightBytesPerStep(const Model& m);
+
+struct RunStats {
+  double mean = 0, min = 0, max = 0;
+};
+RunStats Summarize(const std::vector<double>& v);
+
+}  // namespace pagoda
