@@ -27,6 +27,8 @@ struct GenerateArgs {
   float min_p = 0.0f;
   int64_t seed = -1;
   bool ignore_eos = false;
+  std::vector<std::string> stop;
+  bool include_stop_str_in_output = false;
   int threads = 0;
   int64_t max_model_len = 0;
   int block_size = 16;
@@ -49,6 +51,9 @@ CommandRun AddGenerateCommand(CLI::App& app) {
   app.add_option("--min-p", a->min_p, "Drop tokens below min_p x the top probability");
   app.add_option("--seed", a->seed, "Per-request sampling seed (default: random)");
   app.add_flag("--ignore-eos", a->ignore_eos, "Keep generating past the end-of-sequence token");
+  app.add_option("--stop", a->stop, "Stop string: the completion ends before it (repeat for several)");
+  app.add_flag("--include-stop-str-in-output", a->include_stop_str_in_output,
+               "Keep the matched stop string at the end of the completion");
   app.add_option("--threads", a->threads, "CPU threads (default: all cores)");
   app.add_option("--max-model-len", a->max_model_len, "Context length (default: the model's)");
   app.add_option("--block-size", a->block_size, "KV cache block size in tokens");
@@ -80,6 +85,8 @@ CommandRun AddGenerateCommand(CLI::App& app) {
     sp.top_p = a->top_p;
     sp.min_p = a->min_p;
     sp.ignore_eos = a->ignore_eos;
+    sp.stop = a->stop;
+    sp.include_stop_str_in_output = a->include_stop_str_in_output;
     if (a->seed >= 0) sp.seed = static_cast<uint64_t>(a->seed);
     std::vector<std::string> prompts = a->prompts;
     if (prompts.empty()) prompts.push_back("");

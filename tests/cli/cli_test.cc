@@ -75,6 +75,23 @@ TEST(CliTest, GenerateStoriesGolden) {
   ASSERT_EQ(two.code, 0) << two.err;
   Result cat = RunPagoda("generate --model " + SharedModelPath(model) + " --prompt 'The cat' --max-tokens 32 --temperature 0");
   EXPECT_EQ(two.out, r.out + std::string(1, '\0') + cat.out + std::string(1, '\0'));
+
+  // --stop ends the text before the first match of any stop string (or
+  // after it, with --include-stop-str-in-output).
+  const std::string text = r.out;
+  const std::string word = text.substr(text.size() / 2, 4);
+  const size_t at = text.find(word);
+  ASSERT_NE(at, std::string::npos);
+  Result stopped = RunPagoda("generate --model " + SharedModelPath(model) +
+                             " --prompt 'Once upon a time' --max-tokens 32 --temperature 0 --stop '" + word +
+                             "' --stop 'no such text'");
+  ASSERT_EQ(stopped.code, 0) << stopped.err;
+  EXPECT_EQ(stopped.out, text.substr(0, at));
+  Result kept = RunPagoda("generate --model " + SharedModelPath(model) +
+                          " --prompt 'Once upon a time' --max-tokens 32 --temperature 0 --stop '" + word +
+                          "' --include-stop-str-in-output");
+  ASSERT_EQ(kept.code, 0) << kept.err;
+  EXPECT_EQ(kept.out, text.substr(0, at + word.size()));
 }
 
 TEST(CliTest, SeededSamplingIsReproducible) {
