@@ -331,6 +331,7 @@ const Tokenizer& EngineClient::tokenizer() const { return impl_->engine().tokeni
 const ModelConfig& EngineClient::model_config() const { return impl_->engine().model().config(); }
 const EngineConfig& EngineClient::config() const { return impl_->engine().config(); }
 int64_t EngineClient::max_model_len() const { return impl_->engine().config().model.max_model_len; }
+const KvCache& EngineClient::kv_cache() const { return impl_->engine().kv_cache(); }
 const nlohmann::json& EngineClient::generation_config() const {
   return impl_->engine().model().generation_config();
 }

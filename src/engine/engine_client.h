@@ -37,6 +37,7 @@
 
 #include "base/status.h"
 #include "engine/engine_config.h"
+#include "model/kv_cache.h"
 #include "model/model_config.h"
 #include "sched/logprobs.h"
 #include "sched/sampling_params.h"
@@ -185,6 +186,8 @@ class EngineClient {
   const ModelConfig& model_config() const;
   const EngineConfig& config() const;
   int64_t max_model_len() const;
+  // The KV cache's size, fixed at creation: for the startup report.
+  const KvCache& kv_cache() const;
   // The model's generation_config.json (empty object when it has none).
   const nlohmann::json& generation_config() const;
   // The token ids that end generation (EOS and generation_config's list).
