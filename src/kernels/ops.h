@@ -112,19 +112,33 @@ struct AttentionMetadata {
 
 // Writes k, v rows [num_tokens, num_kv_heads * head_dim] into the cache at
 // slot_mapping[t] (a flat slot = block * block_size + offset; -1 skips).
-// Cache layout: [num_blocks, block_size, num_kv_heads, head_dim], float32
-// (values copied) or float16 (IEEE half as uint16_t bits: each value rounded
-// to nearest-even, overflow to inf, subnormals kept, NaN quiet with its top
-// payload bits; F16C on the AVX2 path, base/fp16.h's conversion otherwise,
-// the same bits either way).
+// Cache layout, per layer (dimensions outermost first):
+//   K: [num_blocks][num_kv_heads][head_dim][block_size]: K of slot (b, o),
+//      kv head h, dim d at ((b * num_kv_heads + h) * head_dim + d)
+//      * block_size + o (one kv head's keys of a block transposed,
+//      positions fastest, so attention loads eight positions' element d at
+//      once, with no transpose);
+//   V: [num_blocks][num_kv_heads][block_size][head_dim]: V of slot (b, o),
+//      head h, dim d at ((b * num_kv_heads + h) * block_size + o) * head_dim
+//      + d (a row per position, as the weighted sum over positions reads
+//      it).
+// Either way one kv head's part of a block is head_dim * block_size
+// contiguous elements, which attention prefetches whole.
+// Both hold num_blocks * block_size * num_kv_heads * head_dim elements,
+// float32 (values copied) or float16 (IEEE half as uint16_t bits: each
+// value rounded to nearest-even, overflow to inf, subnormals kept, NaN quiet
+// with its top payload bits; F16C on the AVX2 path, base/fp16.h's
+// conversion otherwise, the same bits either way).
 void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
-                  int num_kv_heads, int head_dim, float* k_cache, float* v_cache);
+                  int num_kv_heads, int head_dim, int block_size, float* k_cache, float* v_cache);
 void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
-                  int num_kv_heads, int head_dim, uint16_t* k_cache, uint16_t* v_cache);
+                  int num_kv_heads, int head_dim, int block_size, uint16_t* k_cache,
+                  uint16_t* v_cache);
 
 // out[t, h * head_dim ...] = softmax(q . K^T * scale) V over the paged cache,
 // grouped-query (query head h reads kv head h / (num_heads / num_kv_heads)).
-// q: [num_tokens, num_heads, head_dim]. Parallel over (sequence, query, head).
+// q: [num_tokens, num_heads, head_dim]; the cache in WriteKvCache's layout
+// with meta.block_size. Parallel over (sequence, query, head).
 // A float16 cache is read in place and widened exactly to float; the
 // arithmetic is then the float32 cache's (kernels/cpu/attention.h).
 void PagedAttention(const float* q, const float* k_cache, const float* v_cache,

@@ -1,5 +1,9 @@
-// KvCache: the paged key/value storage of every layer, laid out
-// [num_blocks, block_size, num_kv_heads, head_dim] per layer for K and for V,
+// KvCache: the paged key/value storage of every layer, per layer
+//   K: [num_blocks][num_kv_heads][head_dim][block_size] (each kv head's keys
+//      of a block transposed, positions fastest),
+//   V: [num_blocks][num_kv_heads][block_size][head_dim] (a row per position),
+// exactly as kernels/ops.h's WriteKvCache defines them, each
+// num_blocks * block_size * num_kv_heads * head_dim elements,
 // in float32 or in float16 (IEEE half, stored as uint16_t bits; written
 // rounded to nearest-even by WriteKvCache, widened exactly by
 // PagedAttention). float16 halves the memory and the bytes attention reads

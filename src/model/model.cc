@@ -142,7 +142,8 @@ void Model::Layer(int64_t l, const BatchInput& in, const AttentionMetadata& meta
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   // The same two ops for either cache element type (KvCache::dtype()).
   auto attend = [&](auto* k_cache, auto* v_cache) {
-    WriteKvCache(ws.k.data(), ws.v.data(), in.slot_mapping.data(), T, nkv, hd, k_cache, v_cache);
+    WriteKvCache(ws.k.data(), ws.v.data(), in.slot_mapping.data(), T, nkv, hd, meta.block_size,
+                 k_cache, v_cache);
     PagedAttention(ws.q.data(), k_cache, v_cache, meta, nh, nkv, hd, scale, ws.attn.data(), pool);
   };
   if (cache.dtype() == DType::kF16) {

@@ -63,10 +63,12 @@ struct Batch {
     for (size_t i = 0; i < seqs.size(); ++i) {
       for (int b = 0; b * bs < seqs[i].seq_len; ++b) block_tables[i * max_blocks + b] = free_blocks[next++];
     }
-    // Poison the cache so a wrong slot shows up.
-    k_cache.assign(static_cast<size_t>(total_blocks) * bs * width, 1e4f);
+    // Poison the cache with NaN so a wrong slot, or an unwritten one (the
+    // AVX2 tile scores whole groups of eight positions, past the context
+    // within its last block), shows up in the result.
+    k_cache.assign(static_cast<size_t>(total_blocks) * bs * width, NAN);
     v_cache = k_cache;
-    k_half.assign(k_cache.size(), ref::HalfBits(1e4f));
+    k_half.assign(k_cache.size(), ref::HalfBits(NAN));
     v_half = k_half;
     query_start_loc.push_back(0);
     for (size_t i = 0; i < seqs.size(); ++i) {
@@ -78,13 +80,13 @@ struct Batch {
       }
       if (fp16) {
         WriteKvCache(dense_k[i].data(), dense_v[i].data(), slots.data(), seqs[i].seq_len, kv_heads,
-                     hd, k_half.data(), v_half.data());
+                     hd, bs, k_half.data(), v_half.data());
         // What the cache holds, for the dense yardstick.
         for (float& x : dense_k[i]) x = ref::HalfValue(ref::HalfBits(x));
         for (float& x : dense_v[i]) x = ref::HalfValue(ref::HalfBits(x));
       } else {
         WriteKvCache(dense_k[i].data(), dense_v[i].data(), slots.data(), seqs[i].seq_len, kv_heads,
-                     hd, k_cache.data(), v_cache.data());
+                     hd, bs, k_cache.data(), v_cache.data());
       }
       query_start_loc.push_back(query_start_loc.back() + seqs[i].q_len);
       seq_lens.push_back(seqs[i].seq_len);
@@ -273,22 +275,24 @@ TEST(PagedAttentionTest, ChunkingInvariantAndPathsAgree) {
   }
 }
 
-// A float16 cache on random shapes: GQA groups 1-8, head_dims (multiples of
-// 8 for the AVX2 tile, and not), block sizes 1-32, contexts and prefill
-// chunks of any length (query positions rarely multiples of 8). The two
-// paths agree bit for bit, and both stay within kAbsTol of double-precision
-// attention over the cached halves.
-TEST(PagedAttentionTest, Float16RandomShapesPathsAgree) {
+// Random shapes, mostly with a float16 cache (every fourth trial float32):
+// GQA groups 1-8, head_dims (multiples of 8 for the AVX2 tile, and not),
+// block sizes 1-32 (multiples of 8, which the AVX2 tile reads in place, and
+// others, which it gathers), contexts and prefill chunks of any length
+// (query positions rarely multiples of 8). The two paths agree bit for bit,
+// and both stay within kAbsTol of double-precision attention over the
+// cached values.
+TEST(PagedAttentionTest, RandomShapesPathsAgree) {
   std::mt19937 rng(2024);
   auto pick = [&](std::initializer_list<int> xs) {
     return *(xs.begin() + std::uniform_int_distribution<size_t>(0, xs.size() - 1)(rng));
   };
   ThreadPool pool(3);
-  for (int trial = 0; trial < 24; ++trial) {
+  for (int trial = 0; trial < 32; ++trial) {
     const int kv_heads = pick({1, 2, 3, 4});
     const int group = pick({1, 2, 3, 4, 8});
     const int head_dim = pick({8, 16, 24, 40, 64, 128, 13, 36});
-    const int block_size = pick({1, 3, 8, 16, 32});
+    const int block_size = pick({1, 3, 5, 8, 12, 16, 24, 32});
     std::vector<Seq> seqs;
     const int num_seqs = std::uniform_int_distribution<int>(1, 4)(rng);
     for (int s = 0; s < num_seqs; ++s) {
@@ -300,8 +304,10 @@ TEST(PagedAttentionTest, Float16RandomShapesPathsAgree) {
                                     : std::uniform_int_distribution<int>(1, seq_len)(rng);
       seqs.push_back({seq_len, q_len});
     }
-    const Batch b(seqs, kv_heads * group, kv_heads, head_dim, block_size, 100 + trial, /*half=*/true);
-    SCOPED_TRACE("trial " + std::to_string(trial) + ": kv_heads " + std::to_string(kv_heads) +
+    const bool fp16 = trial % 4 != 3;
+    const Batch b(seqs, kv_heads * group, kv_heads, head_dim, block_size, 100 + trial, fp16);
+    SCOPED_TRACE("trial " + std::to_string(trial) + (fp16 ? " fp16" : " fp32") + ": kv_heads " +
+                 std::to_string(kv_heads) +
                  ", group " + std::to_string(group) + ", head_dim " + std::to_string(head_dim) +
                  ", block " + std::to_string(block_size));
     RunAgainstDense(b, trial % 2 == 0 ? &pool : nullptr);

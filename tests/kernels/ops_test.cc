@@ -138,35 +138,62 @@ TEST(OpsTest, Add) {
 
 // The public WriteKvCache against the reference on a cache of element type
 // T poisoned with `poison`: k and v rows in the given ranges, five tokens
-// (one padding), slots out of order. Returns the written K cache.
+// (one padding), slots out of order, blocks of block_size. Every value is
+// then looked up where kernels/ops.h's layout says it lives: token t's
+// K[h][d] at ((b * kv_heads + h) * head_dim + d) * block_size + o, its
+// V[h][d] at ((b * kv_heads + h) * block_size + o) * head_dim + d, for
+// slot = b * block_size + o; nothing else is written. Returns the K cache.
 template <class T>
-std::vector<T> CheckWriteKvCacheMatchesReference(T poison, float k_range, float v_range) {
+std::vector<T> CheckWriteKvCacheLayout(int block_size, T poison, float k_range, float v_range) {
   const int kv_heads = 3, head_dim = 12, width = kv_heads * head_dim;
-  const int64_t slots = 4 * 16;
+  const int64_t slots = 8 * block_size;
   const std::vector<float> k = RandomFloats(1, 5 * width, -k_range, k_range);
   const std::vector<float> v = RandomFloats(2, 5 * width, -v_range, v_range);
-  const int64_t slot_mapping[5] = {17, 3, -1, 63, 40};
+  const int64_t slot_mapping[5] = {block_size + 1, 3, -1, slots - 1,
+                                    5 * block_size + block_size / 2};
   std::vector<T> kc(slots * width, poison), vc(slots * width, poison);
   std::vector<T> kr = kc, vr = vc;
-  WriteKvCache(k.data(), v.data(), slot_mapping, 5, kv_heads, head_dim, kc.data(), vc.data());
-  ref::WriteKvCache(k.data(), v.data(), slot_mapping, 5, kv_heads, head_dim, kr.data(), vr.data());
+  WriteKvCache(k.data(), v.data(), slot_mapping, 5, kv_heads, head_dim, block_size, kc.data(),
+               vc.data());
+  ref::WriteKvCache(k.data(), v.data(), slot_mapping, 5, kv_heads, head_dim, block_size, kr.data(),
+                    vr.data());
   EXPECT_EQ(kc, kr);
   EXPECT_EQ(vc, vr);
-  EXPECT_EQ(kc[0], poison);  // untouched slot
-  if constexpr (std::is_same_v<T, float>) {
-    EXPECT_EQ(kc[17 * width + 3], k[0 * width + 3]);
-    EXPECT_EQ(vc[63 * width + 15], v[3 * width + 15]);
+  auto stored = [](float x) {
+    if constexpr (std::is_same_v<T, float>) {
+      return x;
+    } else {
+      return ref::HalfBits(x);
+    }
+  };
+  std::vector<T> k_expect(kc.size(), poison), v_expect(vc.size(), poison);
+  for (int t = 0; t < 5; ++t) {
+    if (slot_mapping[t] < 0) continue;
+    const int64_t b = slot_mapping[t] / block_size, o = slot_mapping[t] % block_size;
+    for (int h = 0; h < kv_heads; ++h) {
+      for (int d = 0; d < head_dim; ++d) {
+        const float kx = k[t * width + h * head_dim + d], vx = v[t * width + h * head_dim + d];
+        k_expect[((b * kv_heads + h) * head_dim + d) * block_size + o] = stored(kx);
+        v_expect[((b * kv_heads + h) * block_size + o) * head_dim + d] = stored(vx);
+      }
+    }
   }
+  EXPECT_EQ(kc, k_expect) << "K layout, block_size " << block_size;
+  EXPECT_EQ(vc, v_expect) << "V layout, block_size " << block_size;
   return kc;
 }
 
-TEST(OpsTest, WriteKvCache) { CheckWriteKvCacheMatchesReference<float>(7.0f, 1, 1); }
+TEST(OpsTest, WriteKvCacheLayout) {
+  for (int block_size : {16, 5, 1}) CheckWriteKvCacheLayout<float>(block_size, 7.0f, 1, 1);
+}
 
 // Past the half range (overflow to inf) and deep in its subnormals.
-TEST(OpsTest, WriteKvCacheFloat16MatchesReference) {
-  const std::vector<uint16_t> kc = CheckWriteKvCacheMatchesReference<uint16_t>(0x7777, 70000, 1e-4f);
-  // Some K overflowed to inf.
-  EXPECT_NE(std::count_if(kc.begin(), kc.end(), [](uint16_t h) { return (h & 0x7fff) == 0x7c00; }), 0);
+TEST(OpsTest, WriteKvCacheFloat16Layout) {
+  for (int block_size : {16, 5, 1}) {
+    const std::vector<uint16_t> kc = CheckWriteKvCacheLayout<uint16_t>(block_size, 0x7777, 70000, 1e-4f);
+    // Some K overflowed to inf.
+    EXPECT_NE(std::count_if(kc.begin(), kc.end(), [](uint16_t h) { return (h & 0x7fff) == 0x7c00; }), 0);
+  }
 }
 
 float FromBits(uint32_t u) { return Bits2F32(u); }
@@ -179,10 +206,11 @@ std::vector<uint16_t> WriteHalves(cpu::Isa isa, const std::vector<float>& values
   for (size_t i = 0; i < values.size(); ++i) neg[i] = -values[i];
   std::vector<uint16_t> kc(values.size(), 0x1234), vc(values.size(), 0x1234);
   const int64_t slot = 0;
-  // One token, one kv head of head_dim n: n need not be a multiple of 8,
-  // so the AVX2 path's scalar tail is covered too.
-  cpu::WriteKvCacheOn(isa, values.data(), neg.data(), &slot, 1, 1, static_cast<int>(n), kc.data(),
-                      vc.data());
+  // One token, one kv head of head_dim n, blocks of one slot (so K, like V,
+  // holds the row as is): n need not be a multiple of 8, so the AVX2 path's
+  // scalar tail is covered too.
+  cpu::WriteKvCacheOn(isa, values.data(), neg.data(), &slot, 1, 1, static_cast<int>(n), 1,
+                      kc.data(), vc.data());
   for (int64_t i = 0; i < n; ++i) {
     // V holds -x: the same half with the sign bit flipped (NaNs included).
     EXPECT_EQ(vc[i], kc[i] ^ 0x8000) << cpu::IsaName(isa) << " element " << i;
@@ -274,8 +302,8 @@ TEST(OpsTest, WriteKvCacheFloat16PathsAgreeOnAnyFloat) {
   // The public op (whichever path it selects) gives the same bits.
   std::vector<uint16_t> kc(values.size()), vc(values.size());
   const int64_t slot = 0;
-  WriteKvCache(values.data(), values.data(), &slot, 1, 1, static_cast<int>(values.size()), kc.data(),
-               vc.data());
+  WriteKvCache(values.data(), values.data(), &slot, 1, 1, static_cast<int>(values.size()), 1,
+               kc.data(), vc.data());
   EXPECT_EQ(kc, per_isa[0]);
 }
 

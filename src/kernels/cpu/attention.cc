@@ -26,9 +26,12 @@ void AttendTilePortable(const AttentionTile<T>& t) {
     float* s = t.scores + i * t.scores_stride;
     float m = -INFINITY;
     for (int p = 0; p <= t.pos[i]; ++p) {
-      const T* k = t.K(p);
+      // Position p's key: element d sits block_size elements after d - 1.
+      const T* k = t.KBlock(p / t.block_size) + p % t.block_size;
       float acc = 0.0f;
-      for (int d = 0; d < hd; ++d) acc = std::fma(q[d], KvToFloat(k[d]), acc);
+      for (int d = 0; d < hd; ++d) {
+        acc = std::fma(q[d], KvToFloat(k[static_cast<int64_t>(d) * t.block_size]), acc);
+      }
       s[p] = acc * t.scale;
       m = std::max(m, s[p]);
     }
@@ -103,8 +106,8 @@ void PagedAttentionOn(Isa isa, const float* q, const T* k_cache, const T* v_cach
       tile.v_cache = v_cache;
       tile.block_table = meta.block_tables + static_cast<int64_t>(ts.seq) * meta.max_blocks_per_seq;
       tile.block_size = meta.block_size;
-      tile.kv_width = kv_width;
-      tile.head_off = static_cast<int64_t>(ts.kv_head) * head_dim;
+      tile.block_elems = kv_width * meta.block_size;
+      tile.head_block_off = static_cast<int64_t>(ts.kv_head) * head_dim * meta.block_size;
       tile.head_dim = head_dim;
       tile.scale = scale;
       int n = 0;
@@ -139,22 +142,39 @@ void PagedAttentionOn(Isa isa, const float* q, const T* k_cache, const T* v_cach
 
 template <class T>
 void WriteKvCacheOn(Isa isa, const float* k, const float* v, const int64_t* slot_mapping,
-                    int64_t num_tokens, int num_kv_heads, int head_dim, T* k_cache, T* v_cache) {
+                    int64_t num_tokens, int num_kv_heads, int head_dim, int block_size,
+                    T* k_cache, T* v_cache) {
+  CHECK_GT(block_size, 0);
   const int64_t width = static_cast<int64_t>(num_kv_heads) * head_dim;
-  auto store = [&](const float* src, T* dst) {
+  // n values converted to the cache's element type.
+  auto store = [&](const float* src, T* dst, int64_t n) {
     if constexpr (std::is_same_v<T, float>) {
-      std::memcpy(dst, src, static_cast<size_t>(width) * sizeof(float));
+      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
     } else if (isa == Isa::kAvx2) {
-      avx2::RoundToFp16(src, dst, width);
+      avx2::RoundToFp16(src, dst, n);
     } else {
-      for (int64_t i = 0; i < width; ++i) dst[i] = F32ToFp16(src[i]);
+      for (int64_t i = 0; i < n; ++i) dst[i] = F32ToFp16(src[i]);
     }
   };
+  // The layout of kernels/ops.h: kv head h's part of block b starts at
+  // (b * num_kv_heads + h) * head_dim * block_size in both caches. V takes
+  // the token's row at offset o within it; K takes it transposed (element
+  // d at d * block_size + o), converted whole first with the same rounding
+  // as V, then scattered.
+  std::vector<T> row(static_cast<size_t>(width));
+  const int64_t part = static_cast<int64_t>(head_dim) * block_size;
   for (int64_t t = 0; t < num_tokens; ++t) {
     const int64_t slot = slot_mapping[t];
     if (slot < 0) continue;  // padding token: nothing to store
-    store(k + t * width, k_cache + slot * width);
-    store(v + t * width, v_cache + slot * width);
+    const int64_t block = slot / block_size, offset = slot % block_size;
+    store(k + t * width, row.data(), width);
+    for (int h = 0; h < num_kv_heads; ++h) {
+      const int64_t base = (block * num_kv_heads + h) * part;
+      store(v + t * width + h * head_dim, v_cache + base + offset * head_dim, head_dim);
+      T* dst = k_cache + base + offset;
+      const T* src = row.data() + static_cast<int64_t>(h) * head_dim;
+      for (int d = 0; d < head_dim; ++d) dst[static_cast<int64_t>(d) * block_size] = src[d];
+    }
   }
 }
 
@@ -164,7 +184,7 @@ void WriteKvCacheOn(Isa isa, const float* k, const float* v, const int64_t* slot
                                     const AttentionMetadata&, int, int, int, float, float*,       \
                                     ThreadPool*);                                                 \
   template void WriteKvCacheOn<T>(Isa, const float*, const float*, const int64_t*, int64_t, int, \
-                                  int, T*, T*);
+                                  int, int, T*, T*);
 PAGODA_KV_INSTANTIATE(float)
 PAGODA_KV_INSTANTIATE(uint16_t)
 #undef PAGODA_KV_INSTANTIATE

@@ -5,8 +5,8 @@
 // for both. Reentrant: thread-safe.
 //
 // The arithmetic of one query row (position `pos`, head h, its kv head's
-// K/V rows k_p, v_p read in place from the paged cache, each element widened
-// exactly to float when T is uint16_t) is fixed:
+// keys k_p and values v_p read in place from the paged cache, each element
+// widened exactly to float when T is uint16_t) is fixed:
 //   s_p = (fma chain over d = 0 .. head_dim-1 of q[d] * k_p[d], from 0) * scale
 //   m = max_p s_p;  e_p = Exp(s_p - m) (kernels/cpu/exp.h)
 //   denom: eight lane sums a_l = sum of e_p over p = l mod 8 (in order of
@@ -35,12 +35,13 @@ void PagedAttentionOn(Isa isa, const float* q, const T* k_cache, const T* v_cach
                       const AttentionMetadata& meta, int num_heads, int num_kv_heads,
                       int head_dim, float scale, float* out, ThreadPool* pool);
 
-// WriteKvCache (kernels/ops.h) on a chosen path: float32 rows are copied,
-// float16 rows rounded by F16C (kAvx2) or base/fp16.h (kPortable), which
-// give the same bits.
+// WriteKvCache (kernels/ops.h) on a chosen path: float32 values are
+// copied, float16 values rounded by F16C (kAvx2) or base/fp16.h
+// (kPortable), which give the same bits.
 template <class T>
 void WriteKvCacheOn(Isa isa, const float* k, const float* v, const int64_t* slot_mapping,
-                    int64_t num_tokens, int num_kv_heads, int head_dim, T* k_cache, T* v_cache);
+                    int64_t num_tokens, int num_kv_heads, int head_dim, int block_size,
+                    T* k_cache, T* v_cache);
 
 // Up to kMaxTileQueries query rows that read the same kv head of one
 // sequence: a few consecutive tokens times the heads of one GQA group. They
@@ -55,13 +56,17 @@ struct AttentionTile {
   int pos[kMaxTileQueries];  // each query attends to positions 0 .. pos
   int max_pos = 0;           // max of pos
   int min_pos = 0;           // min of pos
-  // Row p of the kv head: k_cache + Slot(p) * kv_width + head_off elements.
+  // The cache layout of kernels/ops.h: this kv head's part of block b is
+  // head_dim * block_size contiguous elements in each cache, at
+  // block_table[b] * block_elems + head_block_off; K holds it transposed
+  // (KBlock(b)[d * block_size + o], positions fastest), V as rows
+  // (V(p)[d]).
   const T* k_cache = nullptr;
   const T* v_cache = nullptr;
   const int32_t* block_table = nullptr;
   int block_size = 16;
-  int64_t kv_width = 0;
-  int64_t head_off = 0;
+  int64_t block_elems = 0;     // num_kv_heads * head_dim * block_size
+  int64_t head_block_off = 0;  // kv_head * head_dim * block_size
   int head_dim = 0;
   float scale = 1.0f;
   // Scratch for num_queries rows of scores, scores_stride >= max_pos + 9
@@ -69,10 +74,13 @@ struct AttentionTile {
   float* scores = nullptr;
   int64_t scores_stride = 0;
 
-  const T* K(int p) const { return k_cache + Slot(p) * kv_width + head_off; }
-  const T* V(int p) const { return v_cache + Slot(p) * kv_width + head_off; }
-  int64_t Slot(int p) const {
-    return static_cast<int64_t>(block_table[p / block_size]) * block_size + p % block_size;
+  int64_t BlockOff(int b) const {
+    return static_cast<int64_t>(block_table[b]) * block_elems + head_block_off;
+  }
+  const T* KBlock(int b) const { return k_cache + BlockOff(b); }
+  const T* VBlock(int b) const { return v_cache + BlockOff(b); }
+  const T* V(int p) const {
+    return VBlock(p / block_size) + static_cast<int64_t>(p % block_size) * head_dim;
   }
 };
 
@@ -83,7 +91,8 @@ void AttendTilePortable(const AttentionTile<T>& tile);
 
 namespace pagoda::avx2 {
 
-// Same contract (attention_avx2.cc); head_dim must be a multiple of 8.
+// Same contract (attention_avx2.cc); head_dim must be a multiple of 8, any
+// block_size works (multiples of 8 read K in place, others gather it).
 void AttendTile(const cpu::AttentionTile<float>& tile);
 void AttendTile(const cpu::AttentionTile<uint16_t>& tile);
 

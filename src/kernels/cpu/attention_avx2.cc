@@ -6,9 +6,14 @@
 // exact) where a float32 cache's rows are loaded, so everything after the
 // load is the same code.
 //
-// Scores: eight positions at a time. Their K rows are transposed once into
-// [head_dim][8] so each lane carries one position's fma chain over d, and
-// every query of the tile reuses the transposed block: no horizontal sums.
+// Scores: eight positions at a time, one lane per position, so each lane
+// carries its position's fma chain over d and no horizontal sums are needed.
+// The cache keeps K transposed per block ([head_dim][block_size] for one kv
+// head, positions fastest; kernels/ops.h), so for blocks that are whole
+// multiples of 8 positions, the eight keys' element d is one load straight
+// from the cache. Several groups of eight run side by side so the
+// accumulators' fma chains overlap (decode has only 1-2 queries per tile).
+// Other block sizes gather each group's keys into a [head_dim][8] copy first.
 // Output: per position, e_p * V row accumulated into registers that hold a
 // slice of head_dim for every query of the tile, so each V row is loaded
 // once per tile.
@@ -16,6 +21,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "base/check.h"
 #include "kernels/cpu/attention.h"
@@ -29,12 +35,13 @@ namespace {
 
 constexpr int kMaxHeadDim = 512;
 
-// Prefetches the cache lines of n elements at p.
-template <class T>
+// Prefetches the cache lines of n elements at p, into L1 (kHint =
+// _MM_HINT_T0) or L2 (_MM_HINT_T1).
+template <int kHint = _MM_HINT_T0, class T>
 inline void Prefetch(const T* p, int n) {
   const char* c = reinterpret_cast<const char*>(p);
   const int bytes = n * static_cast<int>(sizeof(T));
-  for (int i = 0; i < bytes; i += 64) _mm_prefetch(c + i, _MM_HINT_T0);
+  for (int i = 0; i < bytes; i += 64) _mm_prefetch(c + i, static_cast<_mm_hint>(kHint));
 }
 
 // Eight cached elements as floats.
@@ -43,41 +50,37 @@ inline __m256 Load8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
-inline void Transpose8(__m256 r[8]) {
-  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
-  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
-  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
-  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
-  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
-
-// Scores of queries [i0, i0 + I) for the 8 positions whose transposed K is
-// kt: lane j of query i is s_{p0 + j}.
-template <int I, class T>
-void ScoreBlock(const cpu::AttentionTile<T>& t, const float* kt, int i0, int p0) {
-  __m256 acc[I];
+// Scores of all N queries for G groups of eight consecutive positions:
+// lane j of group g has key element d at k[g][d * stride + j] (in place in
+// the cache with stride = block_size, or a gathered copy with stride 8), and
+// its score for query i goes to scores[i * scores_stride + p0[g] + j].
+template <int N, int G, class T>
+void ScoreGroups(const cpu::AttentionTile<T>& t, const T* const* k, int64_t stride,
+                 const int* p0) {
+  __m256 acc[N][G];
   PAGODA_AUNROLL
-  for (int i = 0; i < I; ++i) acc[i] = _mm256_setzero_ps();
-  for (int d = 0; d < t.head_dim; ++d) {
-    const __m256 k = _mm256_load_ps(kt + 8 * d);
+  for (int i = 0; i < N; ++i) {
     PAGODA_AUNROLL
-    for (int i = 0; i < I; ++i) acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(t.q[i0 + i][d]), k, acc[i]);
+    for (int g = 0; g < G; ++g) acc[i][g] = _mm256_setzero_ps();
+  }
+  for (int d = 0; d < t.head_dim; ++d) {
+    __m256 kv[G];
+    PAGODA_AUNROLL
+    for (int g = 0; g < G; ++g) kv[g] = Load8(k[g] + d * stride);
+    PAGODA_AUNROLL
+    for (int i = 0; i < N; ++i) {
+      const __m256 q = _mm256_set1_ps(t.q[i][d]);
+      PAGODA_AUNROLL
+      for (int g = 0; g < G; ++g) acc[i][g] = _mm256_fmadd_ps(q, kv[g], acc[i][g]);
+    }
   }
   const __m256 scale = _mm256_set1_ps(t.scale);
   PAGODA_AUNROLL
-  for (int i = 0; i < I; ++i) {
-    _mm256_storeu_ps(t.scores + (i0 + i) * t.scores_stride + p0, _mm256_mul_ps(acc[i], scale));
+  for (int i = 0; i < N; ++i) {
+    PAGODA_AUNROLL
+    for (int g = 0; g < G; ++g) {
+      _mm256_storeu_ps(t.scores + i * t.scores_stride + p0[g], _mm256_mul_ps(acc[i][g], scale));
+    }
   }
 }
 
@@ -117,34 +120,59 @@ void OutputSlice(const cpu::AttentionTile<T>& t, int d0, const float* inv) {
 template <int N, class T>
 void Attend(const cpu::AttentionTile<T>& t) {
   const int hd = t.head_dim;
-  alignas(32) float kt[kMaxHeadDim * 8];
-  // Scores, eight positions at a time. Lanes past the end of the context
-  // (or past a query's own position) use a repeated valid row; nothing
-  // reads those scores.
-  for (int p0 = 0; p0 <= t.max_pos; p0 += 8) {
+  const int bs = t.block_size;
+  // Groups of eight positions scored together: N * G accumulators and G
+  // key vectors stay within 16 registers.
+  constexpr int G = N <= 2 ? 4 : (N <= 4 ? 2 : 1);
+  // A group of eight lies inside one block when blocks are multiples of 8;
+  // lanes past max_pos then read the rest of that (allocated) block, and
+  // the softmax below overwrites their scores with -inf before any use.
+  const bool in_place = bs % 8 == 0;
+  const int64_t stride = in_place ? bs : 8;
+  thread_local std::vector<T> gathered;  // G copies of [head_dim][8]
+  if (!in_place && gathered.size() < static_cast<size_t>(G * hd * 8)) gathered.resize(G * hd * 8);
+  // Group p0's keys: in place, or gathered into copy g with lanes past
+  // max_pos repeating the last valid position.
+  auto keys = [&](int p0, int g) -> const T* {
+    if (in_place) return t.KBlock(p0 / bs) + p0 % bs;
+    T* dst = gathered.data() + static_cast<size_t>(g) * hd * 8;
     const int last = std::min(7, t.max_pos - p0);
-    const T* rows[8];
-    for (int j = 0; j < 8; ++j) rows[j] = t.K(p0 + std::min(j, last));
-    // A kv head's rows are 128-256 bytes out of every slot's K row (all heads):
-    // a strided walk the hardware prefetcher follows poorly. Fetch the
-    // block after next ahead.
-    if (p0 + 16 <= t.max_pos) {
-      for (int j = 0; j < 8; ++j) Prefetch(t.K(p0 + 16 + j), hd);
+    for (int j = 0; j < 8; ++j) {
+      const int p = p0 + std::min(j, last);
+      const T* src = t.KBlock(p / bs) + p % bs;
+      for (int d = 0; d < hd; ++d) dst[d * 8 + j] = src[static_cast<int64_t>(d) * bs];
     }
-    for (int d0 = 0; d0 < hd; d0 += 8) {
-      __m256 r[8];
-      PAGODA_AUNROLL
-      for (int j = 0; j < 8; ++j) r[j] = Load8(rows[j] + d0);
-      Transpose8(r);
-      PAGODA_AUNROLL
-      for (int j = 0; j < 8; ++j) _mm256_store_ps(kt + 8 * (d0 + j), r[j]);
+    return dst;
+  };
+  // One kv head's K (and V) of a block is head_dim * block_size contiguous
+  // elements, but consecutive blocks are anywhere, which the hardware
+  // prefetchers do not foresee: fetch whole K blocks into L1
+  // kPrefetchAhead positions ahead of the groups being scored, and the
+  // same blocks' V into L2 for the output pass, which is then fed from L2
+  // rather than memory (a decode's cache mostly comes from memory).
+  constexpr int kPrefetchAhead = 128;
+  const int last_block = t.max_pos / bs;
+  int next_prefetch = 0;  // first block not yet prefetched
+  auto prefetch_to = [&](int p) {
+    for (const int end = std::min(last_block, p / bs); next_prefetch <= end; ++next_prefetch) {
+      Prefetch(t.KBlock(next_prefetch), hd * bs);
+      Prefetch<_MM_HINT_T1>(t.VBlock(next_prefetch), hd * bs);
     }
-    if constexpr (N >= 4) {
-      ScoreBlock<4, T>(t, kt, 0, p0);
-      if constexpr (N == 8) ScoreBlock<4, T>(t, kt, 4, p0);
-      if constexpr (N > 4 && N < 8) ScoreBlock<N - 4, T>(t, kt, 4, p0);
+  };
+  const int num_groups = t.max_pos / 8 + 1;
+  for (int g0 = 0; g0 < num_groups; g0 += G) {
+    prefetch_to(8 * (g0 + G) + kPrefetchAhead);
+    const T* k[G];
+    int p0[G];
+    const int n = std::min(G, num_groups - g0);
+    for (int g = 0; g < n; ++g) {
+      p0[g] = 8 * (g0 + g);
+      k[g] = keys(p0[g], g);
+    }
+    if (n == G) {
+      ScoreGroups<N, G, T>(t, k, stride, p0);
     } else {
-      ScoreBlock<N, T>(t, kt, 0, p0);
+      for (int g = 0; g < n; ++g) ScoreGroups<N, 1, T>(t, k + g, stride, p0 + g);
     }
   }
   // Softmax weights, in place, eight positions at a time. Padding the row
@@ -171,8 +199,9 @@ void Attend(const cpu::AttentionTile<T>& t) {
     l4 = _mm_add_ss(l4, _mm_movehdup_ps(l4));
     inv[i] = 1.0f / _mm_cvtss_f32(l4);
   }
-  // Weighted sum of V: N * W accumulators stay within 16 registers.
-  constexpr int W = N <= 2 ? 8 : (N <= 4 ? 4 : 2);
+  // Weighted sum of V: N * W accumulators, W row vectors and the weight
+  // stay within 16 registers (no spills in the inner loop).
+  constexpr int W = N == 1 ? 8 : (N <= 3 ? 4 : (N <= 6 ? 2 : 1));
   int d0 = 0;
   for (; d0 + 8 * W <= hd; d0 += 8 * W) OutputSlice<N, W, T>(t, d0, inv);
   for (; d0 < hd; d0 += 8) OutputSlice<N, 1, T>(t, d0, inv);

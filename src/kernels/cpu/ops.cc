@@ -90,15 +90,15 @@ void Add(float* a, const float* b, int64_t n) {
 }
 
 void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
-                  int num_kv_heads, int head_dim, float* k_cache, float* v_cache) {
+                  int num_kv_heads, int head_dim, int block_size, float* k_cache, float* v_cache) {
   cpu::WriteKvCacheOn(cpu::SelectedIsa(), k, v, slot_mapping, num_tokens, num_kv_heads, head_dim,
-                      k_cache, v_cache);
+                      block_size, k_cache, v_cache);
 }
 
 void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
-                  int num_kv_heads, int head_dim, uint16_t* k_cache, uint16_t* v_cache) {
+                  int num_kv_heads, int head_dim, int block_size, uint16_t* k_cache, uint16_t* v_cache) {
   cpu::WriteKvCacheOn(cpu::SelectedIsa(), k, v, slot_mapping, num_tokens, num_kv_heads, head_dim,
-                      k_cache, v_cache);
+                      block_size, k_cache, v_cache);
 }
 
 void PagedAttention(const float* q, const float* k_cache, const float* v_cache,

@@ -132,15 +132,28 @@ float Stored(uint16_t bits) { return HalfValue(bits); }
 void Store(float x, float* dst) { *dst = x; }
 void Store(float x, uint16_t* dst) { *dst = HalfBits(x); }
 
+// Flat element indices of the cache layout (kernels/ops.h), spelled out.
+int64_t KIndex(int64_t block, int64_t offset, int64_t head, int64_t d, int64_t num_kv_heads,
+               int64_t head_dim, int64_t block_size) {
+  return ((block * num_kv_heads + head) * head_dim + d) * block_size + offset;
+}
+int64_t VIndex(int64_t block, int64_t offset, int64_t head, int64_t d, int64_t num_kv_heads,
+               int64_t head_dim, int64_t block_size) {
+  return ((block * num_kv_heads + head) * block_size + offset) * head_dim + d;
+}
+
 template <class T>
 void WriteKvCacheT(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
-                   int num_kv_heads, int head_dim, T* k_cache, T* v_cache) {
-  const int64_t width = static_cast<int64_t>(num_kv_heads) * head_dim;
+                   int num_kv_heads, int head_dim, int block_size, T* k_cache, T* v_cache) {
   for (int64_t t = 0; t < num_tokens; ++t) {
     if (slot_mapping[t] < 0) continue;
-    for (int64_t i = 0; i < width; ++i) {
-      Store(k[t * width + i], &k_cache[slot_mapping[t] * width + i]);
-      Store(v[t * width + i], &v_cache[slot_mapping[t] * width + i]);
+    const int64_t block = slot_mapping[t] / block_size, offset = slot_mapping[t] % block_size;
+    for (int h = 0; h < num_kv_heads; ++h) {
+      for (int d = 0; d < head_dim; ++d) {
+        const int64_t src = (t * num_kv_heads + h) * head_dim + d;
+        Store(k[src], &k_cache[KIndex(block, offset, h, d, num_kv_heads, head_dim, block_size)]);
+        Store(v[src], &v_cache[VIndex(block, offset, h, d, num_kv_heads, head_dim, block_size)]);
+      }
     }
   }
 }
@@ -161,10 +174,14 @@ void PagedAttentionT(const float* q, const T* k_cache, const T* v_cache,
     std::vector<float> values(keys.size());
     for (int p = 0; p < seq_len; ++p) {
       const int64_t block = meta.block_tables[s * meta.max_blocks_per_seq + p / meta.block_size];
-      const int64_t slot = block * meta.block_size + p % meta.block_size;
-      for (int64_t i = 0; i < kv_width; ++i) {
-        keys[p * kv_width + i] = Stored(k_cache[slot * kv_width + i]);
-        values[p * kv_width + i] = Stored(v_cache[slot * kv_width + i]);
+      const int64_t offset = p % meta.block_size;
+      for (int h = 0; h < num_kv_heads; ++h) {
+        for (int d = 0; d < head_dim; ++d) {
+          const int64_t i = p * kv_width + h * head_dim + d;
+          keys[i] = Stored(k_cache[KIndex(block, offset, h, d, num_kv_heads, head_dim, meta.block_size)]);
+          values[i] =
+              Stored(v_cache[VIndex(block, offset, h, d, num_kv_heads, head_dim, meta.block_size)]);
+        }
       }
     }
     for (int j = 0; j < q_len; ++j) {
@@ -201,13 +218,15 @@ void PagedAttentionT(const float* q, const T* k_cache, const T* v_cache,
 }  // namespace
 
 void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
-                  int num_kv_heads, int head_dim, float* k_cache, float* v_cache) {
-  WriteKvCacheT(k, v, slot_mapping, num_tokens, num_kv_heads, head_dim, k_cache, v_cache);
+                  int num_kv_heads, int head_dim, int block_size, float* k_cache, float* v_cache) {
+  WriteKvCacheT(k, v, slot_mapping, num_tokens, num_kv_heads, head_dim, block_size, k_cache,
+                v_cache);
 }
 
 void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
-                  int num_kv_heads, int head_dim, uint16_t* k_cache, uint16_t* v_cache) {
-  WriteKvCacheT(k, v, slot_mapping, num_tokens, num_kv_heads, head_dim, k_cache, v_cache);
+                  int num_kv_heads, int head_dim, int block_size, uint16_t* k_cache, uint16_t* v_cache) {
+  WriteKvCacheT(k, v, slot_mapping, num_tokens, num_kv_heads, head_dim, block_size, k_cache,
+                v_cache);
 }
 
 void PagedAttention(const float* q, const float* k_cache, const float* v_cache,

@@ -35,20 +35,24 @@ void SiluMul(const float* gate_up, int64_t num_rows, int64_t n, float* out);
 
 void Add(float* a, const float* b, int64_t n);
 
+// The cache layout of kernels/ops.h, each element placed by its index
+// formula (no code shared with the kernels' scatter).
 void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
-                  int num_kv_heads, int head_dim, float* k_cache, float* v_cache);
+                  int num_kv_heads, int head_dim, int block_size, float* k_cache, float* v_cache);
 // float16 cache: each element converted by the compiler's own _Float16
 // (round to nearest-even; no code shared with base/fp16.h or F16C).
 void WriteKvCache(const float* k, const float* v, const int64_t* slot_mapping, int64_t num_tokens,
-                  int num_kv_heads, int head_dim, uint16_t* k_cache, uint16_t* v_cache);
+                  int num_kv_heads, int head_dim, int block_size, uint16_t* k_cache,
+                  uint16_t* v_cache);
 
 // The compiler's _Float16 conversions, as bits: the independent yardstick
 // for the float16 cache.
 uint16_t HalfBits(float x);
 float HalfValue(uint16_t bits);
 
-// Gathers each position's K/V through the block table (a float16 cache
-// widened by HalfValue) and runs textbook softmax attention in double.
+// Gathers each position's K/V through the block table and the cache
+// layout's index formulas (a float16 cache widened by HalfValue) and runs
+// textbook softmax attention in double.
 void PagedAttention(const float* q, const float* k_cache, const float* v_cache,
                     const AttentionMetadata& meta, int num_heads, int num_kv_heads, int head_dim,
                     float scale, float* out);
