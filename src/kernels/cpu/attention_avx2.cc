@@ -93,9 +93,7 @@ void OutputSlice(const cpu::AttentionTile<T>& t, int d0, const float* inv) {
     PAGODA_AUNROLL
     for (int w = 0; w < W; ++w) acc[i][w] = _mm256_setzero_ps();
   }
-  auto step = [&](int p, bool masked) {
-    const T* v = t.V(p) + d0;
-    if (p + 8 <= t.max_pos) Prefetch(t.V(p + 8) + d0, 8 * W);
+  auto step = [&](int p, const T* v, bool masked) {
     __m256 vv[W];
     PAGODA_AUNROLL
     for (int w = 0; w < W; ++w) vv[w] = Load8(v + 8 * w);
@@ -107,8 +105,27 @@ void OutputSlice(const cpu::AttentionTile<T>& t, int d0, const float* inv) {
       for (int w = 0; w < W; ++w) acc[i][w] = _mm256_fmadd_ps(e, vv[w], acc[i][w]);
     }
   };
-  for (int p = 0; p <= t.min_pos; ++p) step(p, false);
-  for (int p = t.min_pos + 1; p <= t.max_pos; ++p) step(p, true);
+  // Block by block: a block's V rows are head_dim apart, so the block
+  // table is read once per block, not (with a division) once per position.
+  // Each block fetches the next one's rows of this slice into L1 (the score
+  // pass brought them to L2).
+  const int bs = t.block_size, hd = t.head_dim;
+  for (int b = 0, p = 0; p <= t.max_pos; ++b) {
+    const int end = std::min(t.max_pos, p + bs - 1);
+    if (end < t.max_pos) {
+      const T* next = t.VBlock(b + 1) + d0;
+      const int rows = std::min(bs, t.max_pos - end);
+      for (int o = 0; o < rows; ++o) Prefetch(next + static_cast<int64_t>(o) * hd, 8 * W);
+    }
+    const T* v = t.VBlock(b) + d0;
+    for (; p <= end; ++p, v += hd) {
+      if (p <= t.min_pos) {
+        step(p, v, false);
+      } else {
+        step(p, v, true);
+      }
+    }
+  }
   PAGODA_AUNROLL
   for (int i = 0; i < N; ++i) {
     const __m256 s = _mm256_set1_ps(inv[i]);
@@ -131,10 +148,19 @@ void Attend(const cpu::AttentionTile<T>& t) {
   const int64_t stride = in_place ? bs : 8;
   thread_local std::vector<T> gathered;  // G copies of [head_dim][8]
   if (!in_place && gathered.size() < static_cast<size_t>(G * hd * 8)) gathered.resize(G * hd * 8);
-  // Group p0's keys: in place, or gathered into copy g with lanes past
-  // max_pos repeating the last valid position.
+  // The next group's keys: in place (the groups walk the blocks in steps
+  // of 8, with no division per group), or gathered into copy g with lanes
+  // past max_pos repeating the last valid position.
+  int block = 0, offset = 0;  // of the next group's first position
   auto keys = [&](int p0, int g) -> const T* {
-    if (in_place) return t.KBlock(p0 / bs) + p0 % bs;
+    if (in_place) {
+      const T* k = t.KBlock(block) + offset;
+      if ((offset += 8) == bs) {
+        offset = 0;
+        ++block;
+      }
+      return k;
+    }
     T* dst = gathered.data() + static_cast<size_t>(g) * hd * 8;
     const int last = std::min(7, t.max_pos - p0);
     for (int j = 0; j < 8; ++j) {
