@@ -34,7 +34,7 @@ struct WeightMatrix {
   int64_t rows = 0;
   int64_t cols = 0;
   const uint8_t* data = nullptr;
-  size_t row_bytes = 0;
+  size_t row_bytes = 0;  // kQ4_0x8: still one Q4_0 row's size (rows * row_bytes = the matrix), not a stride
   WeightLayout layout = WeightLayout::kRows;
 };
 

@@ -30,6 +30,9 @@ void MatMulSiluMul(const WeightMatrix& gate, const WeightMatrix& up, const float
 
 void GetRow(const WeightMatrix& w, int64_t row, float* out) {
   CHECK(row >= 0 && row < w.rows) << "GetRow: row " << row << " of " << w.rows;
+  // A repacked matrix has no row at data + row * row_bytes; the loader
+  // never repacks a matrix that is read by rows (the embedding table).
+  CHECK(w.layout == WeightLayout::kRows) << "GetRow: matrix not in row layout";
   DequantizeRow(w.dtype, w.data + row * w.row_bytes, out, w.cols);
 }
 
