@@ -128,6 +128,27 @@ TEST(CliTest, MkmodelBothFormatsGenerate) {
   EXPECT_GT(j["peak_rss_mib"].get<double>(), 0);
 }
 
+// bench latency runs GGUF files that other tools made, not only mkmodel's:
+// stories260K.gguf (converted by llama.cpp's tools, F32 weights).
+TEST(CliTest, BenchLatencyRunsAForeignGguf) {
+  const std::string model = "stories260K/stories260K.gguf";
+  if (!HaveSharedModel(model)) GTEST_SKIP() << "needs " << SharedModelPath(model);
+  Result r = RunPagoda("bench latency --model " + SharedModelPath(model) +
+                       " --input-len 32 --output-len 16 --batch-size 2 --threads 2 --bandwidth-mib 16 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_GT(j["prefill_tokens_per_s"].get<double>(), 0);
+  EXPECT_GT(j["decode_tokens_per_s"].get<double>(), 0);
+  EXPECT_GT(j["read_bandwidth_gb_s"].get<double>(), 0);
+  EXPECT_GT(j["decode_bandwidth_fraction"].get<double>(), 0);
+  EXPECT_EQ(j["kv_cache_dtype"], "float32");  // auto: every matrix is F32
+  // Five layers (dim 64, grouped K/V, FFN 172) and the 512 x 64 output
+  // matrix, all F32: the per-step weight bytes are the file's matrices,
+  // less than the file and more than half of it.
+  EXPECT_LT(j["weight_bytes_per_step"].get<double>(), j["model_file_mib"].get<double>() * 1048576.0);
+  EXPECT_GT(j["weight_bytes_per_step"].get<double>(), 0.5 * j["model_file_mib"].get<double>() * 1048576.0);
+}
+
 TEST(CliTest, BadInputGivesOneLineErrors) {
   const std::string dir = MakeTempDir("pagoda-bad-");
   ExpectCleanError(RunPagoda("generate --model " + dir + "/nope.gguf --prompt x"), dir + "/nope.gguf");
