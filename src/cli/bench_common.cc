@@ -51,17 +51,30 @@ double ProbeReadBandwidth(ThreadPool* pool, int mib) {
 
 namespace {
 int64_t MatrixBytes(const WeightMatrix& w) { return w.rows * static_cast<int64_t>(w.row_bytes); }
-}  // namespace
 
-int64_t WeightBytesPerStep(const Model& m) {
-  int64_t bytes = MatrixBytes(m.weights().lm_head);
+// Every matrix one forward step reads in full.
+std::vector<const WeightMatrix*> StepMatrices(const Model& m) {
+  std::vector<const WeightMatrix*> out = {&m.weights().lm_head};
   for (const LayerWeights& l : m.weights().layers) {
     for (const WeightMatrix* w : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj,
                                   &l.up_proj, &l.down_proj}) {
-      bytes += MatrixBytes(*w);
+      out.push_back(w);
     }
   }
+  return out;
+}
+}  // namespace
+
+int64_t WeightBytesPerStep(const Model& m) {
+  int64_t bytes = 0;
+  for (const WeightMatrix* w : StepMatrices(m)) bytes += MatrixBytes(*w);
   return bytes;
+}
+
+double ProbeWeightsReadBandwidth(ThreadPool* pool, const Model& m) {
+  std::vector<cpu::ByteRange> ranges;
+  for (const WeightMatrix* w : StepMatrices(m)) ranges.push_back({w->data, static_cast<size_t>(MatrixBytes(*w))});
+  return cpu::MeasureReadBandwidthOf(pool, ranges).best_gb_s;
 }
 
 RunStats Summarize(const std::vector<double>& v) {

@@ -134,7 +134,11 @@ CommandRun AddBenchLatencyCommand(CLI::App& app) {
     LLMEngine& e = **engine;
     const Model& model = e.model();
     std::vector<double> bandwidth;  // best pass of each probe, GB/s
-    if (a->bandwidth_mib > 0) bandwidth.push_back(ProbeReadBandwidth(e.pool(), a->bandwidth_mib));
+    std::vector<double> weights_bandwidth;  // the same, streaming the model's matrices
+    if (a->bandwidth_mib > 0) {
+      bandwidth.push_back(ProbeReadBandwidth(e.pool(), a->bandwidth_mib));
+      weights_bandwidth.push_back(ProbeWeightsReadBandwidth(e.pool(), model));
+    }
     // The probe's buffer is gone; from here the peak is the benchmark's own.
     const bool rss_reset = ResetPeakRss();
     {  // Warm-up: touches the weights and grows the buffers.
@@ -149,7 +153,10 @@ CommandRun AddBenchLatencyCommand(CLI::App& app) {
       if (a->output_len > 1) decode.push_back(static_cast<double>(a->batch_size) * (a->output_len - 1) / t.decode_s);
     }
     const double rss = PeakRssMib();
-    if (a->bandwidth_mib > 0) bandwidth.push_back(ProbeReadBandwidth(e.pool(), a->bandwidth_mib));
+    if (a->bandwidth_mib > 0) {
+      bandwidth.push_back(ProbeReadBandwidth(e.pool(), a->bandwidth_mib));
+      weights_bandwidth.push_back(ProbeWeightsReadBandwidth(e.pool(), model));
+    }
 
     const RunStats pf = Summarize(prefill), dc = Summarize(decode);
     const double bw = bandwidth.empty() ? 0 : *std::max_element(bandwidth.begin(), bandwidth.end());
@@ -157,6 +164,10 @@ CommandRun AddBenchLatencyCommand(CLI::App& app) {
     // One decode step serves batch_size tokens and reads the weights once.
     const double limit_tokens_per_s = bw > 0 ? bw * 1e9 / weight_bytes * a->batch_size : 0;
     const double bw_fraction = limit_tokens_per_s > 0 ? dc.mean / limit_tokens_per_s : 0;
+    const double weights_bw =
+        weights_bandwidth.empty() ? 0 : *std::max_element(weights_bandwidth.begin(), weights_bandwidth.end());
+    const double weights_fraction =
+        weights_bw > 0 ? dc.mean / (weights_bw * 1e9 / weight_bytes * a->batch_size) : 0;
     const double gflops_per_prefill = PrefillFlops(model, a->batch_size, a->input_len) / 1e9;
     const double tokens_per_prefill = static_cast<double>(a->batch_size) * a->input_len;
     const double prefill_gflops = pf.mean * gflops_per_prefill / tokens_per_prefill;
@@ -175,6 +186,9 @@ CommandRun AddBenchLatencyCommand(CLI::App& app) {
                           {"weight_bytes_per_step", weight_bytes},
                           {"decode_bandwidth_limit_tokens_per_s", limit_tokens_per_s},
                           {"decode_bandwidth_fraction", bw_fraction},
+                          {"weights_read_bandwidth_gb_s", weights_bw},
+                          {"weights_read_bandwidth_probes_gb_s", weights_bandwidth},
+                          {"decode_weights_bandwidth_fraction", weights_fraction},
                           {"peak_rss_mib", rss}, {"peak_rss_reset", rss_reset},
                           {"model_file_mib", file_mib}, {"kv_cache_mib", kv_mib},
                           {"kv_cache_dtype", kv_dtype}, {"kv_cache_blocks", kv.num_blocks()}};
@@ -188,11 +202,15 @@ CommandRun AddBenchLatencyCommand(CLI::App& app) {
       std::printf("read bandwidth:    %10.2f GB/s (best pass; probes:", bw);
       for (double b : bandwidth) std::printf(" %.2f", b);
       std::printf(")\n");
+      std::printf("weights read:      %10.2f GB/s (best pass streaming the model's matrices; probes:", weights_bw);
+      for (double b : weights_bandwidth) std::printf(" %.2f", b);
+      std::printf(")\n");
       std::printf("prompt processing: %10.2f tokens/s (runs %.2f .. %.2f), %.1f GFLOP/s\n", pf.mean,
                   pf.min, pf.max, prefill_gflops);
       std::printf("decode:            %10.2f tokens/s (runs %.2f .. %.2f), %.0f%% of the bandwidth limit "
-                  "(%.1f MB of weights per step -> %.2f tokens/s)\n",
-                  dc.mean, dc.min, dc.max, 100 * bw_fraction, weight_bytes / 1e6, limit_tokens_per_s);
+                  "(%.1f MB of weights per step -> %.2f tokens/s), %.0f%% of the weights' own read speed\n",
+                  dc.mean, dc.min, dc.max, 100 * bw_fraction, weight_bytes / 1e6, limit_tokens_per_s,
+                  100 * weights_fraction);
       std::printf("peak RSS:          %10.1f MiB (model file %.1f + KV cache %.1f = %.1f MiB)\n", rss,
                   file_mib, kv_mib, file_mib + kv_mib);
     }

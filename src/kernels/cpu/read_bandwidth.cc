@@ -25,6 +25,63 @@ uint64_t SumWordsPortable(const uint8_t* p, size_t bytes) {
   return a[0] + a[1] + a[2] + a[3];
 }
 
+namespace {
+
+// Times `passes` passes of `read_all` (after one untimed pass) over `bytes`.
+template <class F>
+ReadBandwidth TimePasses(size_t bytes, int passes, F read_all) {
+  ReadBandwidth r;
+  read_all();  // untimed: faults the pages in
+  for (int i = 0; i < passes; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    read_all();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.passes_gb_s.push_back(static_cast<double>(bytes) / s / 1e9);
+  }
+  std::vector<double> sorted = r.passes_gb_s;
+  std::sort(sorted.begin(), sorted.end());
+  r.best_gb_s = sorted.back();
+  r.median_gb_s = sorted[sorted.size() / 2];
+  return r;
+}
+
+uint64_t Sum(const uint8_t* p, size_t n) {
+  return SelectedIsa() == Isa::kAvx2 ? avx2::SumWords(p, n) : SumWordsPortable(p, n);
+}
+
+}  // namespace
+
+ReadBandwidth MeasureReadBandwidthOf(ThreadPool* pool, const std::vector<ByteRange>& ranges, int passes) {
+  // Pieces of at most 1 MiB, 128-byte aligned, for the pool to share out.
+  constexpr size_t kPiece = size_t{1} << 20;
+  std::vector<ByteRange> pieces;
+  size_t total = 0;
+  for (const ByteRange& r : ranges) {
+    const uintptr_t begin = (reinterpret_cast<uintptr_t>(r.data) + 127) & ~uintptr_t{127};
+    const uintptr_t end = (reinterpret_cast<uintptr_t>(r.data) + r.bytes) & ~uintptr_t{127};
+    for (uintptr_t p = begin; p < end; p += kPiece) {
+      const size_t n = std::min<size_t>(kPiece, end - p);
+      pieces.push_back({reinterpret_cast<const uint8_t*>(p), n});
+      total += n;
+    }
+  }
+  if (pieces.empty() || passes <= 0) return ReadBandwidth{};
+  std::atomic<uint64_t> sink{0};
+  const int64_t count = static_cast<int64_t>(pieces.size());
+  return TimePasses(total, passes, [&] {
+    auto read = [&](int64_t b, int64_t e) {
+      uint64_t s = 0;
+      for (int64_t i = b; i < e; ++i) s += Sum(pieces[static_cast<size_t>(i)].data, pieces[static_cast<size_t>(i)].bytes);
+      sink.fetch_add(s, std::memory_order_relaxed);
+    };
+    if (pool != nullptr) {
+      pool->ParallelFor(count, read);
+    } else {
+      read(0, count);
+    }
+  });
+}
+
 ReadBandwidth MeasureReadBandwidth(ThreadPool* pool, size_t bytes, int passes) {
   bytes &= ~size_t{4095};
   ReadBandwidth r;
@@ -37,34 +94,8 @@ ReadBandwidth MeasureReadBandwidth(ThreadPool* pool, size_t bytes, int passes) {
   // Distinct non-zero contents: zero pages could be shared, and reading them
   // would measure the cache, not memory.
   for (size_t i = 0; i < bytes; i += 64) buf[i] = static_cast<uint8_t>(i >> 6) | 1;
-  const bool avx2 = SelectedIsa() == Isa::kAvx2;
-  std::atomic<uint64_t> sink{0};
-  constexpr int64_t kChunk = 1 << 20;  // the pool splits in whole MiB
-  const int64_t chunks = static_cast<int64_t>(bytes / kChunk);
-  auto pass = [&] {
-    auto read = [&](int64_t b, int64_t e) {
-      const uint8_t* p = buf + b * kChunk;
-      const size_t n = static_cast<size_t>(e - b) * kChunk;
-      sink.fetch_add(avx2 ? avx2::SumWords(p, n) : SumWordsPortable(p, n), std::memory_order_relaxed);
-    };
-    if (pool != nullptr) {
-      pool->ParallelFor(chunks, read);
-    } else {
-      read(0, chunks);
-    }
-  };
-  pass();  // untimed: faults the pages in
-  for (int i = 0; i < passes; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    pass();
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    r.passes_gb_s.push_back(static_cast<double>(chunks * kChunk) / s / 1e9);
-  }
+  r = MeasureReadBandwidthOf(pool, {ByteRange{buf, bytes}}, passes);
   ::munmap(mem, bytes);
-  std::vector<double> sorted = r.passes_gb_s;
-  std::sort(sorted.begin(), sorted.end());
-  r.best_gb_s = sorted.back();
-  r.median_gb_s = sorted[sorted.size() / 2];
   return r;
 }
 

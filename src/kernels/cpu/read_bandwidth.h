@@ -26,6 +26,19 @@ struct ReadBandwidth {
 ReadBandwidth MeasureReadBandwidth(ThreadPool* pool, size_t bytes = size_t{512} << 20,
                                    int passes = 5);
 
+// A range of existing memory to stream.
+struct ByteRange {
+  const uint8_t* data = nullptr;
+  size_t bytes = 0;
+};
+
+// Streams existing memory — a model's own weights, say — the same way:
+// one untimed pass, then `passes` timed ones; each range is trimmed inward
+// to 128-byte boundaries. In a virtual machine, pages mapped long ago can
+// read at another speed than a freshly allocated buffer, so the bytes
+// decode itself reads give a second view of its limit.
+ReadBandwidth MeasureReadBandwidthOf(ThreadPool* pool, const std::vector<ByteRange>& ranges, int passes = 5);
+
 // Sum of the 64-bit words of [p, p + bytes) (bytes a multiple of 128): the
 // streaming loop itself, kept opaque so the reads cannot be optimised away.
 uint64_t SumWordsPortable(const uint8_t* p, size_t bytes);
