@@ -64,21 +64,24 @@ inline int MinsDot(const ScalesMins& s, const int16_t* bsums) {
   return HorizontalSumI32(prod);
 }
 
-struct Q4KKernel {
-  static constexpr size_t kBlockBytes = sizeof(BlockQ4K);
+// Q4_K and Q5_K share their layout of scales and mins and the low four
+// bits of every weight; Q5_K adds a fifth bit.
+template <class Block>
+struct ScaleMinKernel {
+  static constexpr size_t kBlockBytes = sizeof(Block);
   struct State {
-    const BlockQ4K* b;
+    const Block* b;
     ScalesMins sm;
     float d, m;
   };
   static void Prepare(const uint8_t* p, State* s) {
-    s->b = reinterpret_cast<const BlockQ4K*>(p);
+    s->b = reinterpret_cast<const Block*>(p);
     UnpackScalesMins(s->b->scales, &s->sm);
     s->d = _cvtsh_ss(s->b->d);
     s->m = _cvtsh_ss(s->b->dmin);
   }
   // Unit u = sub-block u: nibble u % 2 of qs[32 (u / 2) ..].
-  static __m256i Unit(const State& s, int u) {
+  static __m256i LowBits(const State& s, int u) {
     __m256i q = Load32(s.b->qs + 32 * (u / 2));
     if (u & 1) q = _mm256_srli_epi16(q, 4);
     return _mm256_and_si256(q, _mm256_set1_epi8(0x0f));
@@ -87,29 +90,16 @@ struct Q4KKernel {
   static int Mins(const State& s, const int16_t* bsums) { return MinsDot(s.sm, bsums); }
 };
 
-struct Q5KKernel {
-  static constexpr size_t kBlockBytes = sizeof(BlockQ5K);
-  struct State {
-    const BlockQ5K* b;
-    ScalesMins sm;
-    float d, m;
-  };
-  static void Prepare(const uint8_t* p, State* s) {
-    s->b = reinterpret_cast<const BlockQ5K*>(p);
-    UnpackScalesMins(s->b->scales, &s->sm);
-    s->d = _cvtsh_ss(s->b->d);
-    s->m = _cvtsh_ss(s->b->dmin);
-  }
+struct Q4KKernel : ScaleMinKernel<BlockQ4K> {
+  static __m256i Unit(const State& s, int u) { return LowBits(s, u); }
+};
+
+struct Q5KKernel : ScaleMinKernel<BlockQ5K> {
   // Q4_K's unit plus bit u of qh[0 .. 32) as the fifth bit.
   static __m256i Unit(const State& s, int u) {
-    __m256i q = Load32(s.b->qs + 32 * (u / 2));
-    if (u & 1) q = _mm256_srli_epi16(q, 4);
-    q = _mm256_and_si256(q, _mm256_set1_epi8(0x0f));
     const __m256i bit = _mm256_and_si256(_mm256_srli_epi16(Load32(s.b->qh), u), _mm256_set1_epi8(1));
-    return _mm256_or_si256(q, _mm256_slli_epi16(bit, 4));
+    return _mm256_or_si256(LowBits(s, u), _mm256_slli_epi16(bit, 4));
   }
-  static __m256i Scale(const State& s, int u) { return _mm256_set1_epi16(s.sm.scale[u]); }
-  static int Mins(const State& s, const int16_t* bsums) { return MinsDot(s.sm, bsums); }
 };
 
 struct Q6KKernel {
