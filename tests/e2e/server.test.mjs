@@ -3,54 +3,21 @@
 // PAGODA_MODEL the model ("" = the built-in demo model); see run.sh.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
+import { startServer as startPagoda, stopServer } from './harness.mjs';
 
 const BIN = process.env.PAGODA_BIN;
 const MODEL = process.env.PAGODA_MODEL || '';
 const NAME = 'e2e-model';
 const modelArgs = MODEL ? [MODEL] : [];
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-// Starts `pagoda serve` and resolves once it prints its listening address.
-async function startServer(extraArgs = [], model = modelArgs) {
-  const port = await freePort();
-  const args = ['serve', ...model, '--host', '127.0.0.1', '--port', String(port),
-    '--served-model-name', NAME, '--threads', '1', ...extraArgs];
-  const proc = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 60000);
-    proc.stderr.on('data', (d) => {
-      log += d.toString();
-      if (log.includes('listening on')) { clearTimeout(timer); resolve(); }
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}:\n${log}`)); });
-    proc.on('error', (e) => { clearTimeout(timer); reject(e); });
-  });
-  return { proc, port, baseURL: `http://127.0.0.1:${port}/v1` };
-}
-
-function stopServer(server) {
-  return new Promise((resolve) => {
-    if (!server || server.proc.exitCode !== null) return resolve();
-    server.proc.once('exit', resolve);
-    server.proc.kill('SIGTERM');
-  });
+// `pagoda serve` on the test model with `extraArgs`.
+function startServer(extraArgs = [], model = modelArgs) {
+  return startPagoda(BIN, [...model, '--served-model-name', NAME, '--threads', '1', ...extraArgs]);
 }
 
 // What `pagoda generate` prints for one greedy prompt.

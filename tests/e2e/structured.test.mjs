@@ -9,44 +9,20 @@
 // parses Hermes-style calls out of the text.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
+import { startServer as startPagoda, stopServer } from './harness.mjs';
 
 const BIN = process.env.PAGODA_BIN;
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const NAME = 'structured-model';
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function startServer(model) {
-  const port = await freePort();
-  const args = ['serve', model, '--host', '127.0.0.1', '--port', String(port), '--served-model-name', NAME,
-    '--threads', '1'];
-  const proc = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 60000);
-    proc.stderr.on('data', (d) => {
-      log += d.toString();
-      if (log.includes('listening on')) { clearTimeout(timer); resolve(); }
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}:\n${log}`)); });
-  });
-  return { proc, baseURL: `http://127.0.0.1:${port}/v1` };
+function startServer(model, extraArgs = []) {
+  return startPagoda(BIN, [model, '--served-model-name', NAME, '--threads', '1', ...extraArgs]);
 }
 
 let server;
@@ -64,9 +40,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (server && server.proc.exitCode === null) {
-    await new Promise((resolve) => { server.proc.once('exit', resolve); server.proc.kill('SIGTERM'); });
-  }
+  await stopServer(server);
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -314,16 +288,9 @@ test('a Llama-3 chat template selects the Llama-3 JSON tool-call format', async 
   const template = path.join(tmp, 'llama3-style.jinja');
   fs.writeFileSync(template, "{% for m in messages %}{{ m['content'] }}{% endfor %}{# <|python_tag|> #}");
   const model = path.join(tmp, 'random.gguf');
-  const port = await freePort();
-  const proc = spawn(BIN, ['serve', model, '--host', '127.0.0.1', '--port', String(port), '--served-model-name', NAME,
-    '--threads', '1', '--chat-template', template], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const other = await startServer(model, ['--chat-template', template]);
   try {
-    let log = '';
-    await new Promise((resolve, reject) => {
-      proc.stderr.on('data', (d) => { log += d.toString(); if (log.includes('listening on')) resolve(); });
-      proc.on('exit', (code) => reject(new Error(`server exited ${code}:\n${log}`)));
-    });
-    const c2 = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const c2 = new OpenAI({ baseURL: other.baseURL, apiKey: 'unused', maxRetries: 0 });
     const params = { model: NAME, temperature: 1.0, seed: 3, max_tokens: 200, tools: TOOLS,
       structured_outputs: { regex: '\\{"name": "add", "parameters": \\{"a": [1-9], "b": 2\\}\\}' },
       messages: [{ role: 'user', content: 'add' }] };
@@ -344,6 +311,6 @@ test('a Llama-3 chat template selects the Llama-3 JSON tool-call format', async 
     assert.equal(content, '', 'a Llama-3 JSON call is never streamed as content');
     assert.deepEqual(JSON.parse(args), JSON.parse(call.function.arguments));
   } finally {
-    await new Promise((resolve) => { proc.once('exit', resolve); proc.kill('SIGTERM'); });
+    await stopServer(other);
   }
 });
