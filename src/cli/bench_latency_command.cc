@@ -173,7 +173,7 @@ CommandRun AddBenchLatencyCommand(CLI::App& app) {
     const double prefill_gflops = pf.mean * gflops_per_prefill / tokens_per_prefill;
     const KvCache& kv = e.kv_cache();
     const double kv_mib = static_cast<double>(kv.bytes()) / (1024.0 * 1024.0);
-    const std::string kv_dtype(kv.dtype() == DType::kF16 ? "float16" : "float32");
+    const std::string kv_dtype = kv.dtype_name();
     const double file_mib = FileMib(cfg.model.model);
     if (a->json) {
       nlohmann::json j = {{"model", cfg.model.model}, {"input_len", a->input_len},

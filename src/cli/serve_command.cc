@@ -169,7 +169,7 @@ CommandRun AddServeCommand(CLI::App& app) {
     const int64_t tokens = kv.num_blocks() * kv.block_size();
     std::fprintf(stderr, "pagoda serve: KV cache %s, %lld blocks of %lld tokens (%lld tokens, %.1f MiB): "
                  "%.2fx concurrency at max_model_len\n",
-                 kv.dtype() == DType::kF16 ? "float16" : "float32", static_cast<long long>(kv.num_blocks()),
+                 kv.dtype_name(), static_cast<long long>(kv.num_blocks()),
                  static_cast<long long>(kv.block_size()), static_cast<long long>(tokens),
                  static_cast<double>(kv.bytes()) / (1024.0 * 1024.0),
                  static_cast<double>(tokens) / static_cast<double>((*engine)->max_model_len()));

@@ -33,6 +33,8 @@ class KvCache {
   KvCache& operator=(const KvCache&) = delete;
 
   DType dtype() const { return dtype_; }
+  // The dtype as --kv-cache-dtype names it: "float16" or "float32".
+  const char* dtype_name() const { return dtype_ == DType::kF16 ? "float16" : "float32"; }
   // A layer's K or V storage as T = float (kF32) or uint16_t (kF16); asking
   // for the other element type is a CHECK failure.
   template <class T>
