@@ -67,7 +67,7 @@ std::unique_ptr<Big> MakeMatrix(DType dtype, int64_t rows, int64_t cols, bool x8
   if (x8) {
     std::vector<uint8_t> file = slot->bytes;
     slot->w.data = file.data();
-    slot->w = cpu::RepackQ4_0x8(slot->w, slot->bytes.data());
+    slot->w = cpu::Repack(slot->w, slot->bytes.data());
   }
   return slot;
 }
@@ -156,12 +156,14 @@ void BM_ReadBandwidth(benchmark::State& state) {
 
 BENCHMARK(BM_ReadBandwidth)->Iterations(3)->UseRealTime();
 BENCHMARK_CAPTURE(BM_DecodeStream, f16, DType::kF16)->UseRealTime()->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_DecodeStream, f16x8, DType::kF16, true)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeStream, q8_0, DType::kQ8_0)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeStream, q4_0, DType::kQ4_0)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeStream, q4_0x8, DType::kQ4_0, true)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeStream, q4_k, DType::kQ4_K)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeStream, q6_k, DType::kQ6_K)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeLayers, f16, DType::kF16)->UseRealTime()->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_DecodeLayers, f16x8, DType::kF16, true)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeLayers, q8_0, DType::kQ8_0)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeLayers, q4_0, DType::kQ4_0)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeLayers, q4_0x8, DType::kQ4_0, true)->UseRealTime()->MinTime(1.0);

@@ -62,7 +62,7 @@ std::unique_ptr<Fixture> Make(DType dtype, Shape s, int64_t rows, bool x8) {
   if (x8) {
     std::vector<uint8_t> file = f->bytes;
     f->w.data = file.data();
-    f->w = cpu::RepackQ4_0x8(f->w, f->bytes.data());
+    f->w = cpu::Repack(f->w, f->bytes.data());
   }
   f->x.resize(rows * s.k);
   for (float& v : f->x) v = dist(rng);
@@ -122,6 +122,7 @@ void Args(benchmark::internal::Benchmark* b) {
 BENCHMARK_CAPTURE(BM_MatMul, f32, DType::kF32, Path::kSelected)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, f32_blas, DType::kF32, Path::kBlas)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, f16, DType::kF16, Path::kSelected)->Apply(Args);
+BENCHMARK_CAPTURE(BM_MatMul, f16x8, DType::kF16, Path::kSelected, true)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, bf16, DType::kBF16, Path::kSelected)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, q8_0, DType::kQ8_0, Path::kSelected)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, q4_0, DType::kQ4_0, Path::kSelected)->Apply(Args);

@@ -125,6 +125,12 @@ StatusOr<std::shared_ptr<HfCheckpoint>> HfCheckpoint::Open(const std::string& di
   return ck;
 }
 
+std::vector<const MappedFile*> HfCheckpoint::mappings() const {
+  std::vector<const MappedFile*> out;
+  for (const auto& shard : shards_) out.push_back(shard->mapping().get());
+  return out;
+}
+
 const SafetensorInfo* HfCheckpoint::Find(const std::string& name) const {
   auto it = tensors_.find(name);
   return it == tensors_.end() ? nullptr : it->second;

@@ -44,6 +44,7 @@ class SafetensorsFile {
   const std::vector<SafetensorInfo>& tensors() const { return tensors_; }
   const SafetensorInfo* Find(const std::string& name) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  const std::shared_ptr<MappedFile>& mapping() const { return file_; }
 
  private:
   SafetensorsFile() = default;
@@ -64,6 +65,8 @@ class HfCheckpoint {
   // Every tensor of every shard, by name.
   const std::map<std::string, const SafetensorInfo*>& tensors() const { return tensors_; }
   const SafetensorInfo* Find(const std::string& name) const;
+  // Every shard's file mapping (the tensors' data point into them).
+  std::vector<const MappedFile*> mappings() const;
 
  private:
   HfCheckpoint() = default;

@@ -157,7 +157,7 @@ StatusOr<ModelWeights> BindGgufWeights(const ModelConfig& config,
   });
   ASSIGN_OR_RETURN(ModelWeights w, Bind(config, b));
   w.owners.push_back(gguf);
-  RETURN_IF_ERROR(RepackQ4_0Weights(&w, gguf->mapping().get()));
+  RETURN_IF_ERROR(RepackWeights(&w, {gguf->mapping().get()}));
   return w;
 }
 
@@ -172,9 +172,7 @@ StatusOr<ModelWeights> BindHfWeights(const ModelConfig& config,
   });
   ASSIGN_OR_RETURN(ModelWeights w, Bind(config, b));
   w.owners.push_back(ckpt);
-  // Safetensors files hold no Q4_0 today; should one, it is repacked like
-  // GGUF's (nothing released: the shards' mappings are not visible here).
-  RETURN_IF_ERROR(RepackQ4_0Weights(&w, nullptr));
+  RETURN_IF_ERROR(RepackWeights(&w, ckpt->mappings()));
   return w;
 }
 

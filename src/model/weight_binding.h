@@ -1,6 +1,6 @@
 // Binding checkpoint tensors to ModelWeights: one table of (GGUF name,
 // Hugging Face name) per weight, shape and type checks, and conversion of
-// the small vectors to float, then the load-time repacking of Q4_0 MatMul
+// the small vectors to float, then the load-time repacking of MatMul
 // weights (model/weight_repack.h). Errors name the file and the tensor.
 // Stateless functions: thread-safe.
 #pragma once

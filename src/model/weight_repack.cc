@@ -1,9 +1,10 @@
-// Repacks a model's Q4_0 MatMul weights by eight at load (see weight_repack.h).
+// Repacks a model's MatMul weights by eight at load (see weight_repack.h).
 #include "model/weight_repack.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -19,7 +20,7 @@ namespace {
 std::vector<WeightMatrix*> Candidates(ModelWeights* w) {
   std::vector<WeightMatrix*> out;
   auto add = [&](WeightMatrix* m) {
-    if (cpu::CanRepackQ4_0x8(*m)) out.push_back(m);
+    if (cpu::CanRepack(*m)) out.push_back(m);
   };
   for (LayerWeights& l : w->layers) {
     for (WeightMatrix* m : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj,
@@ -68,10 +69,13 @@ class AnonymousMemory {
 };
 
 // Drops the whole pages of [begin, begin + n) from this process, if the
-// range lies inside the read-only file mapping (later reads would fault
-// them back in from the file; nothing reads them again).
-void ReleaseFilePages(const MappedFile* file, const uint8_t* begin, size_t n) {
-  if (file == nullptr || begin < file->data() || begin + n > file->data() + file->size()) return;
+// range lies inside one of the read-only file mappings (later reads would
+// fault them back in from the file; nothing reads them again).
+void ReleaseFilePages(const std::vector<const MappedFile*>& files, const uint8_t* begin, size_t n) {
+  const bool in_a_file = std::any_of(files.begin(), files.end(), [&](const MappedFile* f) {
+    return f != nullptr && begin >= f->data() && begin + n <= f->data() + f->size();
+  });
+  if (!in_a_file) return;
   const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
   const uintptr_t lo = RoundUp(reinterpret_cast<uintptr_t>(begin), page);
   const uintptr_t hi = (reinterpret_cast<uintptr_t>(begin) + n) / page * page;
@@ -80,7 +84,7 @@ void ReleaseFilePages(const MappedFile* file, const uint8_t* begin, size_t n) {
 
 }  // namespace
 
-Status RepackQ4_0Weights(ModelWeights* weights, const MappedFile* file) {
+Status RepackWeights(ModelWeights* weights, const std::vector<const MappedFile*>& files) {
   std::vector<WeightMatrix*> todo = Candidates(weights);
   if (todo.empty()) return Status::Ok();
   // One arena for all of them, each matrix 64-byte aligned.
@@ -91,8 +95,8 @@ Status RepackQ4_0Weights(ModelWeights* weights, const MappedFile* file) {
   for (WeightMatrix* m : todo) {
     const size_t bytes = m->rows * m->row_bytes;
     const uint8_t* source = m->data;
-    *m = cpu::RepackQ4_0x8(*m, arena->data() + offset);
-    ReleaseFilePages(file, source, bytes);
+    *m = cpu::Repack(*m, arena->data() + offset);
+    ReleaseFilePages(files, source, bytes);
     offset += RoundUp(bytes, 64);
   }
   weights->owners.push_back(std::move(arena));

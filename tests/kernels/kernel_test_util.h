@@ -2,6 +2,8 @@
 // weight matrices in any stored format. Not thread-safe (plain test code).
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <cmath>
 #include <cstring>
@@ -67,13 +69,47 @@ inline OwnedWeight MakeWeight(DType dtype, int64_t rows, int64_t cols, uint32_t 
   return w;
 }
 
-// w (file-order Q4_0, rows a multiple of 8) repacked by eight into owned
-// bytes (kernels/cpu/repack.h).
-inline OwnedWeight RepackedQ4_0x8(const OwnedWeight& w) {
+// w (file order, cpu::CanRepack) repacked by eight into owned bytes
+// (kernels/cpu/repack.h): kQ4_0x8 for Q4_0, kFloatX8 for F32/F16/BF16.
+inline OwnedWeight Repacked(const OwnedWeight& w) {
   OwnedWeight out;
   out.bytes.resize(w.bytes.size());
-  out.view = cpu::RepackQ4_0x8(w.view, out.bytes.data());
+  out.view = cpu::Repack(w.view, out.bytes.data());
   return out;
+}
+
+// A MatMul shape for weights repacked by eight: n weight rows (a multiple
+// of 8), `rows` rows of x, `cols` columns.
+struct GroupedShape {
+  int64_t n, rows, cols;
+};
+
+// `fixed`, then `count` random shapes: 1..max_groups groups of eight weight
+// rows (odd counts too), x rows 1..70 one time in three (past the tiles and
+// the 64-row x blocks) or else 1..9, cols 1..max_col_steps times col_step.
+inline std::vector<GroupedShape> RandomGroupedShapes(uint32_t seed, int count, int64_t max_groups,
+                                                     int64_t col_step, int64_t max_col_steps,
+                                                     std::vector<GroupedShape> fixed) {
+  std::mt19937 rng(seed);
+  for (int i = 0; i < count; ++i) {
+    const int64_t n = 8 * (1 + static_cast<int64_t>(rng() % max_groups));
+    const int64_t rows = rng() % 3 == 0 ? 1 + static_cast<int64_t>(rng() % 70)
+                                         : 1 + static_cast<int64_t>(rng() % 9);
+    const int64_t cols = col_step * (1 + static_cast<int64_t>(rng() % max_col_steps));
+    fixed.push_back({n, rows, cols});
+  }
+  return fixed;
+}
+
+// Bit-for-bit equality of two float arrays.
+inline ::testing::AssertionResult SameBits(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return ::testing::AssertionFailure() << "sizes differ";
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) {
+      return ::testing::AssertionFailure() << "element " << i << ": " << a[i] << " vs " << b[i];
+    }
+  }
+  return ::testing::AssertionSuccess();
 }
 
 // x as MatMul's block-quantized kernels see it: each row quantized as

@@ -25,26 +25,15 @@ using cpu::Isa;
 using testing::MakeWeight;
 using testing::OwnedWeight;
 using testing::RandomFloats;
-using testing::RepackedQ4_0x8;
+using testing::Repacked;
+using testing::SameBits;
 
-struct Shape {
-  int64_t n, rows, cols;
-};
+using Shape = testing::GroupedShape;
 
-// Weight rows a multiple of 8 (odd group counts too, for the decode
-// kernel's pairs), x rows 1..70 (past the 64-row blocks), 1..9 blocks:
-// none a multiple of the tiles.
+// 1..9 groups, 1..9 blocks: none a multiple of the tiles.
 std::vector<Shape> RandomShapes(uint32_t seed, int count) {
-  std::mt19937 rng(seed);
-  std::vector<Shape> shapes = {{8, 1, 32}, {24, 1, 96}, {16, 5, 32}, {40, 67, 64}, {8, 70, 288}};
-  for (int i = 0; i < count; ++i) {
-    const int64_t n = 8 * (1 + static_cast<int64_t>(rng() % 9));
-    const int64_t rows = rng() % 3 == 0 ? 1 + static_cast<int64_t>(rng() % 70)
-                                         : 1 + static_cast<int64_t>(rng() % 9);
-    const int64_t cols = 32 * (1 + static_cast<int64_t>(rng() % 9));
-    shapes.push_back({n, rows, cols});
-  }
-  return shapes;
+  return testing::RandomGroupedShapes(seed, count, 9, 32, 9,
+                                      {{8, 1, 32}, {24, 1, 96}, {16, 5, 32}, {40, 67, 64}, {8, 70, 288}});
 }
 
 // x with amax ties, zero blocks and outliers, as the quantizer sees them.
@@ -59,17 +48,6 @@ std::vector<float> Activations(int64_t rows, int64_t cols, uint32_t seed) {
   return x;
 }
 
-// Bit-for-bit equality of two float arrays.
-::testing::AssertionResult SameBits(const std::vector<float>& a, const std::vector<float>& b) {
-  if (a.size() != b.size()) return ::testing::AssertionFailure() << "sizes differ";
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) {
-      return ::testing::AssertionFailure() << "element " << i << ": " << a[i] << " vs " << b[i];
-    }
-  }
-  return ::testing::AssertionSuccess();
-}
-
 // Tolerance against the double product: each block adds one float fma whose
 // rounding is at most 2^-24 of the running sum, and d_w * d_x is rounded
 // once (2^-24 of its term); every partial sum is bounded by
@@ -79,7 +57,7 @@ TEST(QMatMulX8Test, PathsAgreeBitForBitAndMatchTheDoubleProduct) {
   uint32_t seed = 40;
   for (const Shape& s : RandomShapes(17, 24)) {
     const OwnedWeight file = MakeWeight(DType::kQ4_0, s.n, s.cols, ++seed);
-    const OwnedWeight w = RepackedQ4_0x8(file);
+    const OwnedWeight w = Repacked(file);
     const std::vector<float> x = Activations(s.rows, s.cols, ++seed);
     const std::vector<float> xq = testing::QuantizedActivations(DType::kQ4_0, x, s.rows, s.cols);
     std::vector<float> wrow(static_cast<size_t>(s.cols));
@@ -114,7 +92,7 @@ TEST(QMatMulX8Test, PathsAgreeBitForBitAndMatchTheDoubleProduct) {
 TEST(QMatMulX8Test, BatchInvariant) {
   ThreadPool pool(2);
   const int64_t n = 56, cols = 320, rows = 70;
-  const OwnedWeight w = RepackedQ4_0x8(MakeWeight(DType::kQ4_0, n, cols, 77));
+  const OwnedWeight w = Repacked(MakeWeight(DType::kQ4_0, n, cols, 77));
   const std::vector<float> x = Activations(rows, cols, 78);
   for (Isa isa : testing::TestableIsas()) {
     std::vector<float> whole(static_cast<size_t>(rows * n));
@@ -159,13 +137,13 @@ TEST(QMatMulX8Test, FusedOpsEqualSeparateCalls) {
   pools.push_back(std::make_unique<ThreadPool>(2));
   pools.push_back(std::make_unique<ThreadPool>(3));
   const int64_t cols = 512;
-  const OwnedWeight a = RepackedQ4_0x8(MakeWeight(DType::kQ4_0, 48, cols, 1));
+  const OwnedWeight a = Repacked(MakeWeight(DType::kQ4_0, 48, cols, 1));
   const OwnedWeight b = MakeWeight(DType::kQ4_0, 21, cols, 2);
-  const OwnedWeight c = RepackedQ4_0x8(MakeWeight(DType::kQ4_0, 24, cols, 3));
+  const OwnedWeight c = Repacked(MakeWeight(DType::kQ4_0, 24, cols, 3));
   const WeightMatrix ws[3] = {a.view, b.view, c.view};
   const int64_t f = 152;
-  const OwnedWeight gate = RepackedQ4_0x8(MakeWeight(DType::kQ4_0, f, cols, 4));
-  const OwnedWeight up = RepackedQ4_0x8(MakeWeight(DType::kQ4_0, f, cols, 5));
+  const OwnedWeight gate = Repacked(MakeWeight(DType::kQ4_0, f, cols, 4));
+  const OwnedWeight up = Repacked(MakeWeight(DType::kQ4_0, f, cols, 5));
   uint32_t seed = 10;
   for (Isa isa : testing::TestableIsas()) {
     for (int64_t rows : {1, 3, 17, 70, 300}) {

@@ -1,4 +1,4 @@
-// The kQ4_0x8 layout (kernels/cpu/repack.h): repacking and unpacking are
+// The kQ4_0x8 and kFloatX8 layouts (kernels/cpu/repack.h): repacking and unpacking are
 // exact inverses, and the bytes land where the layout says.
 #include <gtest/gtest.h>
 
@@ -20,7 +20,7 @@ TEST(RepackQ4_0x8Test, RoundTripIsExact) {
     for (int64_t cols : {32, 96, 288, 1024}) {
       const OwnedWeight w = MakeWeight(DType::kQ4_0, rows, cols, ++seed);
       ASSERT_TRUE(cpu::CanRepackQ4_0x8(w.view));
-      const OwnedWeight x8 = testing::RepackedQ4_0x8(w);
+      const OwnedWeight x8 = testing::Repacked(w);
       EXPECT_EQ(x8.view.layout, WeightLayout::kQ4_0x8);
       EXPECT_EQ(x8.view.row_bytes, w.view.row_bytes);
       EXPECT_NE(0, std::memcmp(x8.bytes.data(), w.bytes.data(), w.bytes.size())) << rows << "x" << cols;
@@ -37,7 +37,7 @@ TEST(RepackQ4_0x8Test, BytesFollowTheDocumentedLayout) {
   const int64_t rows = 16, cols = 96, blocks = cols / 32;
   OwnedWeight w = MakeWeight(DType::kQ4_0, rows, cols, 5);
   for (size_t i = 0; i < w.bytes.size(); ++i) w.bytes[i] = static_cast<uint8_t>(i * 131 + 7);
-  const OwnedWeight x8 = testing::RepackedQ4_0x8(w);
+  const OwnedWeight x8 = testing::Repacked(w);
   for (int64_t n = 0; n < rows; ++n) {
     const int64_t g = n / 8, r = n % 8;
     for (int64_t b = 0; b < blocks; ++b) {
@@ -55,8 +55,59 @@ TEST(RepackQ4_0x8Test, BytesFollowTheDocumentedLayout) {
 TEST(RepackQ4_0x8Test, OnlyFileOrderQ4_0WithWholeGroups) {
   EXPECT_FALSE(cpu::CanRepackQ4_0x8(MakeWeight(DType::kQ4_0, 12, 64, 1).view));
   EXPECT_FALSE(cpu::CanRepackQ4_0x8(MakeWeight(DType::kQ8_0, 16, 64, 1).view));
-  const OwnedWeight x8 = testing::RepackedQ4_0x8(MakeWeight(DType::kQ4_0, 8, 64, 1));
+  const OwnedWeight x8 = testing::Repacked(MakeWeight(DType::kQ4_0, 8, 64, 1));
   EXPECT_FALSE(cpu::CanRepackQ4_0x8(x8.view));
+}
+
+}  // namespace
+}  // namespace pagoda
+
+namespace pagoda {
+namespace {
+
+using testing::MakeWeight;
+using testing::OwnedWeight;
+
+TEST(RepackFloatX8Test, RoundTripIsExactAndBytesFollowTheLayout) {
+  uint32_t seed = 3;
+  for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
+    const size_t e = static_cast<size_t>(GetDTypeInfo(dtype).block_bytes);
+    for (int64_t rows : {8, 24}) {
+      for (int64_t cols : {8, 40, 1024}) {
+        const OwnedWeight w = MakeWeight(dtype, rows, cols, ++seed);
+        ASSERT_TRUE(cpu::CanRepackFloatX8(w.view)) << DTypeName(dtype);
+        ASSERT_TRUE(cpu::CanRepack(w.view));
+        std::vector<uint8_t> x8(w.bytes.size(), 0xee);
+        const WeightMatrix v = cpu::Repack(w.view, x8.data());
+        EXPECT_EQ(v.layout, WeightLayout::kFloatX8);
+        EXPECT_EQ(v.row_bytes, w.view.row_bytes);
+        // Row n, element k: group n / 8, chunk k / 8, row n % 8 in it.
+        for (int64_t n = 0; n < rows; ++n) {
+          for (int64_t k = 0; k < cols; ++k) {
+            const size_t at = static_cast<size_t>(n / 8) * 8 * cols * e + static_cast<size_t>(k / 8) * 64 * e +
+                              static_cast<size_t>(n % 8) * 8 * e + static_cast<size_t>(k % 8) * e;
+            ASSERT_EQ(0, std::memcmp(x8.data() + at, w.bytes.data() + n * w.view.row_bytes + k * e, e))
+                << DTypeName(dtype) << " n=" << n << " k=" << k;
+            ASSERT_EQ(cpu::FloatX8Chunk(v, n, k / 8) + (k % 8) * e, x8.data() + at);
+          }
+        }
+        std::vector<uint8_t> back(w.bytes.size(), 0xee);
+        const WeightMatrix unpacked = cpu::UnpackFloatX8(v, back.data());
+        EXPECT_EQ(unpacked.layout, WeightLayout::kRows);
+        ASSERT_EQ(back, w.bytes) << DTypeName(dtype) << " " << rows << "x" << cols;
+      }
+    }
+  }
+}
+
+TEST(RepackFloatX8Test, OnlyFileOrderFloatsWithWholeGroups) {
+  EXPECT_FALSE(cpu::CanRepackFloatX8(MakeWeight(DType::kF16, 12, 64, 1).view));  // rows % 8
+  EXPECT_FALSE(cpu::CanRepackFloatX8(MakeWeight(DType::kF16, 16, 60, 1).view));  // cols % 8
+  EXPECT_FALSE(cpu::CanRepackFloatX8(MakeWeight(DType::kQ8_0, 16, 64, 1).view));
+  EXPECT_FALSE(cpu::CanRepackFloatX8(MakeWeight(DType::kQ4_0, 16, 64, 1).view));
+  const OwnedWeight w = MakeWeight(DType::kF16, 8, 64, 1);
+  std::vector<uint8_t> x8(w.bytes.size());
+  EXPECT_FALSE(cpu::CanRepackFloatX8(cpu::RepackFloatX8(w.view, x8.data())));
 }
 
 }  // namespace

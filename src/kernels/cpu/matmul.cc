@@ -98,6 +98,11 @@ void CheckWeight(const WeightMatrix& w) {
   if (w.layout == WeightLayout::kQ4_0x8) {
     CHECK(w.dtype == DType::kQ4_0 && w.rows % kQ4_0x8Rows == 0) << "MatMul: bad kQ4_0x8 weight";
   }
+  if (w.layout == WeightLayout::kFloatX8) {
+    CHECK((w.dtype == DType::kF32 || w.dtype == DType::kF16 || w.dtype == DType::kBF16) &&
+          w.rows % kFloatX8Rows == 0 && w.cols % 8 == 0)
+        << "MatMul: bad kFloatX8 weight";
+  }
 }
 
 // Operands for `count` weights sharing x: each activation format is made
@@ -144,9 +149,9 @@ bool WorthParallel(ThreadPool* pool, int64_t rows, int64_t n, int64_t k) {
 }
 
 // Slices in multiples of 16 output features keep the kernels' column tiles
-// (and kQ4_0x8's groups of eight rows) whole.
+// (and kQ4_0x8's and kFloatX8's groups of eight rows) whole.
 constexpr int64_t kGrain = 16;
-static_assert(kGrain % kQ4_0x8Rows == 0);
+static_assert(kGrain % kQ4_0x8Rows == 0 && kGrain % kFloatX8Rows == 0);
 
 // A weight's extent in MatMulMany's joint index space: its rows rounded up
 // to the grain, so every weight starts at a multiple of the grain and a
@@ -159,11 +164,16 @@ int64_t Padded(int64_t rows) { return (rows + kGrain - 1) / kGrain * kGrain; }
 void MatMulRangePortable(const WeightMatrix& w, const float* x, int64_t num_rows, float* y,
                          int64_t y_stride, int64_t n_begin, int64_t n_end) {
   const int64_t k = w.cols;
-  float* row = w.dtype == DType::kF32 ? nullptr : ScratchRow(k);
+  const bool x8 = w.layout == WeightLayout::kFloatX8;
+  float* row = w.dtype == DType::kF32 && !x8 ? nullptr : ScratchRow(k);
   for (int64_t n = n_begin; n < n_end; ++n) {
     const float* wr;
     if (row == nullptr) {
       wr = reinterpret_cast<const float*>(w.data + n * w.row_bytes);
+    } else if (x8) {
+      // Gathered chunk by chunk: the same floats as the file-order row.
+      for (int64_t j = 0; j < k / 8; ++j) DequantizeRow(w.dtype, FloatX8Chunk(w, n, j), row + 8 * j, 8);
+      wr = row;
     } else {
       DequantizeRow(w.dtype, w.data + n * w.row_bytes, row, k);
       wr = row;

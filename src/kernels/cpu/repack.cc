@@ -42,6 +42,14 @@ void Convert(const WeightMatrix& w, uint8_t* rows_data, uint8_t* x8_data, bool t
   }
 }
 
+// w's matrix, now at dst in `layout`.
+WeightMatrix At(const WeightMatrix& w, uint8_t* dst, WeightLayout layout) {
+  WeightMatrix out = w;
+  out.data = dst;
+  out.layout = layout;
+  return out;
+}
+
 }  // namespace
 
 bool CanRepackQ4_0x8(const WeightMatrix& w) {
@@ -54,19 +62,61 @@ WeightMatrix RepackQ4_0x8(const WeightMatrix& w, uint8_t* dst) {
   CHECK(CanRepackQ4_0x8(w)) << "RepackQ4_0x8: not a file-order Q4_0 matrix with rows % 8 == 0";
   // The source is only read; Convert's shared signature takes it mutable.
   Convert(w, const_cast<uint8_t*>(w.data), dst, true);
-  WeightMatrix out = w;
-  out.data = dst;
-  out.layout = WeightLayout::kQ4_0x8;
-  return out;
+  return At(w, dst, WeightLayout::kQ4_0x8);
 }
 
 WeightMatrix UnpackQ4_0x8(const WeightMatrix& w, uint8_t* dst) {
   CHECK(w.dtype == DType::kQ4_0 && w.layout == WeightLayout::kQ4_0x8) << "UnpackQ4_0x8: not kQ4_0x8";
   Convert(w, dst, const_cast<uint8_t*>(w.data), false);
-  WeightMatrix out = w;
-  out.data = dst;
-  out.layout = WeightLayout::kRows;
-  return out;
+  return At(w, dst, WeightLayout::kRows);
+}
+
+namespace {
+
+// Copies row chunks between file order (rows_data) and kFloatX8 (x8_data).
+void ConvertFloatX8(const WeightMatrix& w, uint8_t* rows_data, uint8_t* x8_data, bool to_x8) {
+  const size_t chunk = w.row_bytes / static_cast<size_t>(w.cols) * 8;
+  WeightMatrix x8 = w;
+  x8.data = x8_data;
+  for (int64_t n = 0; n < w.rows; ++n) {
+    for (int64_t j = 0; j < w.cols / 8; ++j) {
+      uint8_t* packed = const_cast<uint8_t*>(FloatX8Chunk(x8, n, j));
+      uint8_t* row = rows_data + static_cast<size_t>(n) * w.row_bytes + static_cast<size_t>(j) * chunk;
+      if (to_x8) {
+        std::memcpy(packed, row, chunk);
+      } else {
+        std::memcpy(row, packed, chunk);
+      }
+    }
+  }
+}
+
+bool IsPlainFloat(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16; }
+
+}  // namespace
+
+bool CanRepackFloatX8(const WeightMatrix& w) {
+  return IsPlainFloat(w.dtype) && w.layout == WeightLayout::kRows && w.rows > 0 &&
+         w.rows % kFloatX8Rows == 0 && w.cols > 0 && w.cols % 8 == 0 &&
+         w.row_bytes == static_cast<size_t>(w.cols) * GetDTypeInfo(w.dtype).block_bytes;
+}
+
+WeightMatrix RepackFloatX8(const WeightMatrix& w, uint8_t* dst) {
+  CHECK(CanRepackFloatX8(w)) << "RepackFloatX8: not a file-order F32/F16/BF16 matrix with rows, cols % 8 == 0";
+  ConvertFloatX8(w, const_cast<uint8_t*>(w.data), dst, true);
+  return At(w, dst, WeightLayout::kFloatX8);
+}
+
+WeightMatrix UnpackFloatX8(const WeightMatrix& w, uint8_t* dst) {
+  CHECK(IsPlainFloat(w.dtype) && w.layout == WeightLayout::kFloatX8) << "UnpackFloatX8: not kFloatX8";
+  ConvertFloatX8(w, dst, const_cast<uint8_t*>(w.data), false);
+  return At(w, dst, WeightLayout::kRows);
+}
+
+bool CanRepack(const WeightMatrix& w) { return CanRepackQ4_0x8(w) || CanRepackFloatX8(w); }
+
+WeightMatrix Repack(const WeightMatrix& w, uint8_t* dst) {
+  return CanRepackQ4_0x8(w) ? RepackQ4_0x8(w, dst) : RepackFloatX8(w, dst);
 }
 
 }  // namespace pagoda::cpu

@@ -1,5 +1,6 @@
-// The row-interleaved Q4_0 layout (WeightLayout::kQ4_0x8) and the
-// conversions between it and the file's Q4_0 rows.
+// The row-interleaved layouts and the conversions between them and the
+// file's rows: Q4_0 by eight (WeightLayout::kQ4_0x8), and the plain float
+// types F32/F16/BF16 by eight (WeightLayout::kFloatX8, below).
 //
 // Why: batch-1 decode of a Q4_0 model is bound by the integer-dot kernel's
 // instruction count, not by memory (the file-order kernel streams weights
@@ -51,5 +52,40 @@ WeightMatrix RepackQ4_0x8(const WeightMatrix& w, uint8_t* dst);
 // The exact inverse: writes the kQ4_0x8 matrix w back as file-order Q4_0
 // rows into dst (w.rows * w.row_bytes bytes) and returns that matrix.
 WeightMatrix UnpackQ4_0x8(const WeightMatrix& w, uint8_t* dst);
+
+// kFloatX8: F32, F16 or BF16 rows side by side in groups of eight, eight
+// elements at a time. Why: batch-1 decode of these types is bound by
+// memory reads, and a tile over four file-order rows reads four 2-KiB
+// streams at once that restart every tile; the hardware prefetcher then
+// keeps only ~80% of the machine's bandwidth busy when memory is fast. One
+// group of eight interleaved rows is one contiguous stream (tile_avx2.h's
+// DecodeGroups). The arithmetic is unchanged: y's bits are the same as
+// from file order.
+//
+// Layout, for `rows` (a multiple of 8) x `cols` (a multiple of 8) elements
+// of `e` bytes: group g (rows 8g .. 8g+7) starts at g * 8 * cols * e; inside
+// it chunk j (elements 8j .. 8j+7) starts at j * 64 * e and holds row r's
+// eight elements at r * 8 * e. row_bytes stays cols * e (not a stride).
+constexpr int kFloatX8Rows = 8;
+
+// Whether w (file layout) can be repacked: F32/F16/BF16, rows and cols
+// multiples of 8.
+bool CanRepackFloatX8(const WeightMatrix& w);
+
+// Row n's elements 8j .. 8j+7 in a kFloatX8 matrix.
+inline const uint8_t* FloatX8Chunk(const WeightMatrix& w, int64_t n, int64_t j) {
+  const size_t chunk = w.row_bytes / static_cast<size_t>(w.cols) * 8;
+  return w.data + static_cast<size_t>(n / kFloatX8Rows) * kFloatX8Rows * w.row_bytes +
+         static_cast<size_t>(j) * kFloatX8Rows * chunk + static_cast<size_t>(n % kFloatX8Rows) * chunk;
+}
+
+// As RepackQ4_0x8 / UnpackQ4_0x8, for kFloatX8.
+WeightMatrix RepackFloatX8(const WeightMatrix& w, uint8_t* dst);
+WeightMatrix UnpackFloatX8(const WeightMatrix& w, uint8_t* dst);
+
+// Either repacking, whichever applies to w (kQ4_0x8 for Q4_0, kFloatX8 for
+// F32/F16/BF16); CanRepack says whether one does.
+bool CanRepack(const WeightMatrix& w);
+WeightMatrix Repack(const WeightMatrix& w, uint8_t* dst);
 
 }  // namespace pagoda::cpu
