@@ -115,7 +115,7 @@ TEST(CliTest, MkmodelBothFormatsGenerate) {
   Result h = RunPagoda("mkmodel --arch qwen2 --dtype bf16 --format hf --hidden-size 64 --intermediate-size 128 "
                  "--num-heads 4 --num-kv-heads 2 --vocab-size 300 --num-layers 2 --out " + dir + "/hf");
   ASSERT_EQ(h.code, 0) << h.err;
-  for (const std::string m : {dir + "/m.gguf", dir + "/hf"}) {
+  for (const std::string& m : {dir + "/m.gguf", dir + "/hf"}) {
     Result r = RunPagoda("generate --model " + m + " --prompt 'hello world' --max-tokens 8 --temperature 0 --ignore-eos");
     EXPECT_EQ(r.code, 0) << m << ": " << r.err;
     EXPECT_FALSE(r.out.empty()) << m;
