@@ -64,7 +64,7 @@ struct F32Format {
 // `prefetch` (bytes, 0 for none): each weight row's position that far ahead
 // is prefetched into L2 as the tile walks its rows (see Columns and, for
 // why L2, qtile_avx2.h's Drive). With kGroup > 1 the tile's rows share
-// cache lines; only one row per line issues the prefetch.
+// cache lines: one row per line issues the prefetch, into L1.
 template <class Fmt, int R, int C, int kGroup = 1>
 void Tile(const uint8_t* const* w, const float* const* x, int64_t k_len, float* y,
           int64_t y_stride, int64_t prefetch = 0) {
@@ -84,7 +84,7 @@ void Tile(const uint8_t* const* w, const float* const* x, int64_t k_len, float* 
       for (int c = 0; c < C; c += kRowsPerLine) {
         const char* p = reinterpret_cast<const char*>(w[c] + b * kStride + prefetch);
         // One stream (kGroup 8) into L1: measured in fast-memory windows, an
-        // L2 prefetch held it to ~80% of the probe, an L1 prefetch ~95%.
+        // L2 prefetch held it to ~75-80% of the read probe, L1 to ~90%.
         if constexpr (kGroup == 1) {
           _mm_prefetch(p, _MM_HINT_T2);
         } else {
@@ -145,18 +145,16 @@ void RunTile(const uint8_t* const* rows, const float* x, int64_t m, int64_t k_le
   Tile<Fmt, R, C, kGroup>(rows, xr, k_len, y + m * y_stride, y_stride, prefetch);
 }
 
-// All rows of x against C weight rows: tiles of R rows (at most 4), then
-// the rest.
-template <class Fmt, int R, int C, int kGroup>
+// All rows of x against C weight rows: tiles of 4 rows, then the rest.
+template <class Fmt, int C, int kGroup>
 void AllRows(const uint8_t* const* rows, const float* x, int64_t num_rows, int64_t k_len,
              float* y, int64_t y_stride) {
-  static_assert(R >= 1 && R <= 4);
   int64_t m = 0;
-  for (; m + R <= num_rows; m += R) RunTile<Fmt, R, C, kGroup>(rows, x, m, k_len, y, y_stride);
+  for (; m + 4 <= num_rows; m += 4) RunTile<Fmt, 4, C, kGroup>(rows, x, m, k_len, y, y_stride);
   switch (num_rows - m) {
-    case 3: if constexpr (R > 3) RunTile<Fmt, 3, C, kGroup>(rows, x, m, k_len, y, y_stride); break;
-    case 2: if constexpr (R > 2) RunTile<Fmt, 2, C, kGroup>(rows, x, m, k_len, y, y_stride); break;
-    case 1: if constexpr (R > 1) RunTile<Fmt, 1, C, kGroup>(rows, x, m, k_len, y, y_stride); break;
+    case 3: RunTile<Fmt, 3, C, kGroup>(rows, x, m, k_len, y, y_stride); break;
+    case 2: RunTile<Fmt, 2, C, kGroup>(rows, x, m, k_len, y, y_stride); break;
+    case 1: RunTile<Fmt, 1, C, kGroup>(rows, x, m, k_len, y, y_stride); break;
     default: break;
   }
 }
@@ -226,27 +224,27 @@ void Columns(RowAt row_at, const float* x, int64_t num_rows, int64_t k_len, floa
       // (4 weight rows x 3 x-rows would need 17 vector registers.)
       for (int64_t n = n_begin; n < n_end; n += 8) {
         const uint8_t* a[3] = {row_at(n), row_at(n + 1), row_at(n + 2)};
-        AllRows<Fmt, 4, 3, kGroup>(a, xb, rows, k_len, yb + (n - n_begin), y_stride);
+        AllRows<Fmt, 3, kGroup>(a, xb, rows, k_len, yb + (n - n_begin), y_stride);
         const uint8_t* b[3] = {row_at(n + 3), row_at(n + 4), row_at(n + 5)};
-        AllRows<Fmt, 4, 3, kGroup>(b, xb, rows, k_len, yb + (n + 3 - n_begin), y_stride);
+        AllRows<Fmt, 3, kGroup>(b, xb, rows, k_len, yb + (n + 3 - n_begin), y_stride);
         const uint8_t* c[2] = {row_at(n + 6), row_at(n + 7)};
-        AllRows<Fmt, 4, 2, kGroup>(c, xb, rows, k_len, yb + (n + 6 - n_begin), y_stride);
+        AllRows<Fmt, 2, kGroup>(c, xb, rows, k_len, yb + (n + 6 - n_begin), y_stride);
       }
       continue;
     }
     int64_t n = n_begin;
     for (; n + 3 <= n_end; n += 3) {
       const uint8_t* w3[3] = {row_at(n), row_at(n + 1), row_at(n + 2)};
-      AllRows<Fmt, 4, 3, kGroup>(w3, xb, rows, k_len, yb + (n - n_begin), y_stride);
+      AllRows<Fmt, 3, kGroup>(w3, xb, rows, k_len, yb + (n - n_begin), y_stride);
     }
     if (n + 2 <= n_end) {
       const uint8_t* w2[2] = {row_at(n), row_at(n + 1)};
-      AllRows<Fmt, 4, 2, kGroup>(w2, xb, rows, k_len, yb + (n - n_begin), y_stride);
+      AllRows<Fmt, 2, kGroup>(w2, xb, rows, k_len, yb + (n - n_begin), y_stride);
       n += 2;
     }
     for (; n < n_end; ++n) {
       const uint8_t* w1[1] = {row_at(n)};
-      AllRows<Fmt, 4, 1, kGroup>(w1, xb, rows, k_len, yb + (n - n_begin), y_stride);
+      AllRows<Fmt, 1, kGroup>(w1, xb, rows, k_len, yb + (n - n_begin), y_stride);
     }
   }
 }
