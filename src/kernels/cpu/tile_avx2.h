@@ -98,15 +98,26 @@ void Tile(const uint8_t* const* w, const float* const* x, int64_t k_len, float* 
     PAGODA_UNROLL
     for (int sub = 0; sub < Fmt::kBlock / 8; ++sub) {
       const int64_t k = b * Fmt::kBlock + sub * 8;
-      if constexpr (R == 1) {
-        // One x row: widen each weight chunk right before its FMA. Widening
-        // all C first (below) keeps C + C + 1 vectors live, which for the
-        // 8-row decode tile is 17 and spills (measured: the tile then
-        // computed at half the rate, below the memory's fast mode).
-        __m256 xv = _mm256_loadu_ps(x[0] + k);
-        if constexpr (C > 1) asm("" : "+x"(xv));
+      if constexpr (R < C) {
+        // Fewer x rows than weight rows: hold the R x chunks and widen each
+        // weight chunk right before its R FMAs, R + 1 + R * C vectors live.
+        // The order below holds C + 1 + R * C; for the 8-row decode tile
+        // that is 17 of AVX2's 16 and spilled (the tile then computed at
+        // half the rate, below the memory's fast mode), and it rules out
+        // the 3 x 4 prefill tile of kFloatX8. Same FMAs either way.
+        __m256 xv[R];
         PAGODA_UNROLL
-        for (int c = 0; c < C; ++c) acc[0][c] = _mm256_fmadd_ps(Fmt::Chunk(st[c], sub), xv, acc[0][c]);
+        for (int r = 0; r < R; ++r) {
+          xv[r] = _mm256_loadu_ps(x[r] + k);
+          asm("" : "+x"(xv[r]));  // loaded once, not folded into C FMAs
+        }
+        PAGODA_UNROLL
+        for (int c = 0; c < C; ++c) {
+          __m256 wv = Fmt::Chunk(st[c], sub);
+          if constexpr (R > 1) asm("" : "+x"(wv));
+          PAGODA_UNROLL
+          for (int r = 0; r < R; ++r) acc[r][c] = _mm256_fmadd_ps(wv, xv[r], acc[r][c]);
+        }
         continue;
       }
       __m256 wv[C];
@@ -145,16 +156,18 @@ void RunTile(const uint8_t* const* rows, const float* x, int64_t m, int64_t k_le
   Tile<Fmt, R, C, kGroup>(rows, xr, k_len, y + m * y_stride, y_stride, prefetch);
 }
 
-// All rows of x against C weight rows: tiles of 4 rows, then the rest.
-template <class Fmt, int C, int kGroup>
+// All rows of x against C weight rows: tiles of R (at most 4) rows, then
+// the rest.
+template <class Fmt, int R, int C, int kGroup>
 void AllRows(const uint8_t* const* rows, const float* x, int64_t num_rows, int64_t k_len,
              float* y, int64_t y_stride) {
+  static_assert(R >= 1 && R <= 4);
   int64_t m = 0;
-  for (; m + 4 <= num_rows; m += 4) RunTile<Fmt, 4, C, kGroup>(rows, x, m, k_len, y, y_stride);
+  for (; m + R <= num_rows; m += R) RunTile<Fmt, R, C, kGroup>(rows, x, m, k_len, y, y_stride);
   switch (num_rows - m) {
-    case 3: RunTile<Fmt, 3, C, kGroup>(rows, x, m, k_len, y, y_stride); break;
-    case 2: RunTile<Fmt, 2, C, kGroup>(rows, x, m, k_len, y, y_stride); break;
-    case 1: RunTile<Fmt, 1, C, kGroup>(rows, x, m, k_len, y, y_stride); break;
+    case 3: if constexpr (R > 3) RunTile<Fmt, 3, C, kGroup>(rows, x, m, k_len, y, y_stride); break;
+    case 2: if constexpr (R > 2) RunTile<Fmt, 2, C, kGroup>(rows, x, m, k_len, y, y_stride); break;
+    case 1: if constexpr (R > 1) RunTile<Fmt, 1, C, kGroup>(rows, x, m, k_len, y, y_stride); break;
     default: break;
   }
 }
@@ -219,32 +232,28 @@ void Columns(RowAt row_at, const float* x, int64_t num_rows, int64_t k_len, floa
     const float* xb = x + m0 * k_len;
     float* yb = y + m0 * y_stride;
     if constexpr (kGroup == 8) {
-      // Tiles stay inside a group (3 + 3 + 2 rows): a tile that straddles
-      // two groups reads from two places 8 rows apart and ran ~4% slower.
-      // (4 weight rows x 3 x-rows would need 17 vector registers.)
-      for (int64_t n = n_begin; n < n_end; n += 8) {
-        const uint8_t* a[3] = {row_at(n), row_at(n + 1), row_at(n + 2)};
-        AllRows<Fmt, 3, kGroup>(a, xb, rows, k_len, yb + (n - n_begin), y_stride);
-        const uint8_t* b[3] = {row_at(n + 3), row_at(n + 4), row_at(n + 5)};
-        AllRows<Fmt, 3, kGroup>(b, xb, rows, k_len, yb + (n + 3 - n_begin), y_stride);
-        const uint8_t* c[2] = {row_at(n + 6), row_at(n + 7)};
-        AllRows<Fmt, 2, kGroup>(c, xb, rows, k_len, yb + (n + 6 - n_begin), y_stride);
+      // Two tiles of 4 weight rows x 3 x-rows per group: twelve
+      // accumulators and 7 loads per 12 FMAs like file order's 3 x 4, and
+      // for F16 each tile's chunks of a block are one cache line.
+      for (int64_t n = n_begin; n < n_end; n += 4) {
+        const uint8_t* w4[4] = {row_at(n), row_at(n + 1), row_at(n + 2), row_at(n + 3)};
+        AllRows<Fmt, 3, 4, kGroup>(w4, xb, rows, k_len, yb + (n - n_begin), y_stride);
       }
       continue;
     }
     int64_t n = n_begin;
     for (; n + 3 <= n_end; n += 3) {
       const uint8_t* w3[3] = {row_at(n), row_at(n + 1), row_at(n + 2)};
-      AllRows<Fmt, 3, kGroup>(w3, xb, rows, k_len, yb + (n - n_begin), y_stride);
+      AllRows<Fmt, 4, 3, kGroup>(w3, xb, rows, k_len, yb + (n - n_begin), y_stride);
     }
     if (n + 2 <= n_end) {
       const uint8_t* w2[2] = {row_at(n), row_at(n + 1)};
-      AllRows<Fmt, 2, kGroup>(w2, xb, rows, k_len, yb + (n - n_begin), y_stride);
+      AllRows<Fmt, 4, 2, kGroup>(w2, xb, rows, k_len, yb + (n - n_begin), y_stride);
       n += 2;
     }
     for (; n < n_end; ++n) {
       const uint8_t* w1[1] = {row_at(n)};
-      AllRows<Fmt, 1, kGroup>(w1, xb, rows, k_len, yb + (n - n_begin), y_stride);
+      AllRows<Fmt, 4, 1, kGroup>(w1, xb, rows, k_len, yb + (n - n_begin), y_stride);
     }
   }
 }
