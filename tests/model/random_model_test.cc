@@ -1,7 +1,8 @@
 // `pagoda mkmodel`'s writer: an output matrix in its own type (llama.cpp's
 // Q4_0 files keep it in Q6_K) is stored in that type, holds the same
 // numbers as the float output of the same seed within the type's rounding,
-// and the model runs with it.
+// and the model runs with it. Float weights come back from the loader
+// repacked by eight rows and still read back as the file holds them.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,6 +10,7 @@
 
 #include "kernels/ops.h"
 #include "model/model.h"
+#include "formats/gguf.h"
 #include "model/random_model.h"
 #include "testutil/shared_data.h"
 
@@ -73,6 +75,51 @@ TEST(RandomModelTest, OutputTypeErrors) {
   EXPECT_FALSE(WriteRandomGguf(spec, dir + "/tied.gguf").ok());
   spec.tie_word_embeddings = false;
   EXPECT_FALSE(WriteRandomHf(spec, dir + "/hf").ok());
+}
+
+}  // namespace
+}  // namespace pagoda
+
+namespace pagoda {
+namespace {
+
+// The loader repacks float MatMul weights by eight rows (kFloatX8) from
+// GGUF and safetensors alike and leaves the embedding table in rows; a
+// repacked matrix still reads back, row by row, exactly as the file holds
+// it.
+TEST(RandomModelTest, FloatWeightsRepackedByEightReadBackAsInTheFile) {
+  const std::string dir = testing::MakeTempDir("random_model_x8");
+  RandomModelSpec spec;
+  spec.vocab_size = 304;  // a multiple of 8: lm_head is repacked too
+  spec.hidden_size = 64;
+  spec.intermediate_size = 96;
+  spec.num_heads = 4;
+  spec.num_kv_heads = 2;
+  spec.dtype = DType::kF16;
+  ASSERT_TRUE(WriteRandomGguf(spec, dir + "/m.gguf").ok());
+  ASSERT_TRUE(WriteRandomHf(spec, dir + "/hf").ok());
+  auto gguf = Model::Load(dir + "/m.gguf");
+  auto hf = Model::Load(dir + "/hf");
+  ASSERT_TRUE(gguf.ok()) << gguf.status().ToString();
+  ASSERT_TRUE(hf.ok()) << hf.status().ToString();
+  for (const auto* m : {&*gguf, &*hf}) {
+    const ModelWeights& w = (**m).weights();
+    EXPECT_EQ(w.embed_tokens.layout, WeightLayout::kRows);
+    EXPECT_EQ(w.lm_head.layout, WeightLayout::kFloatX8);
+    EXPECT_EQ(w.layers[0].q_proj.layout, WeightLayout::kFloatX8);
+    EXPECT_EQ(w.layers[0].down_proj.layout, WeightLayout::kFloatX8);
+  }
+  auto file = GgufFile::Open(dir + "/m.gguf");
+  ASSERT_TRUE(file.ok());
+  const GgufTensorInfo* out = (*file)->FindTensor("output.weight");
+  ASSERT_NE(out, nullptr);
+  const size_t row_bytes = out->nbytes / static_cast<size_t>(spec.vocab_size);
+  for (int64_t r : {0, 5, 8, 303}) {
+    std::vector<float> want(static_cast<size_t>(spec.hidden_size));
+    DequantizeRow(DType::kF16, out->data + static_cast<size_t>(r) * row_bytes, want.data(), spec.hidden_size);
+    EXPECT_EQ(Row((*gguf)->weights().lm_head, r), want) << "gguf row " << r;
+    EXPECT_EQ(Row((*hf)->weights().lm_head, r), want) << "hf row " << r;
+  }
 }
 
 }  // namespace

@@ -164,18 +164,14 @@ int64_t Padded(int64_t rows) { return (rows + kGrain - 1) / kGrain * kGrain; }
 void MatMulRangePortable(const WeightMatrix& w, const float* x, int64_t num_rows, float* y,
                          int64_t y_stride, int64_t n_begin, int64_t n_end) {
   const int64_t k = w.cols;
-  const bool x8 = w.layout == WeightLayout::kFloatX8;
-  float* row = w.dtype == DType::kF32 && !x8 ? nullptr : ScratchRow(k);
+  const bool direct = w.dtype == DType::kF32 && w.layout == WeightLayout::kRows;
+  float* row = direct ? nullptr : ScratchRow(k);
   for (int64_t n = n_begin; n < n_end; ++n) {
     const float* wr;
-    if (row == nullptr) {
+    if (direct) {
       wr = reinterpret_cast<const float*>(w.data + n * w.row_bytes);
-    } else if (x8) {
-      // Gathered chunk by chunk: the same floats as the file-order row.
-      for (int64_t j = 0; j < k / 8; ++j) DequantizeRow(w.dtype, FloatX8Chunk(w, n, j), row + 8 * j, 8);
-      wr = row;
     } else {
-      DequantizeRow(w.dtype, w.data + n * w.row_bytes, row, k);
+      GetRow(w, n, row);  // file order or kFloatX8
       wr = row;
     }
     // Dequantize once, reuse for every row of x.

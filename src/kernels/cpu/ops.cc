@@ -10,6 +10,7 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/repack.h"
 #include "kernels/cpu/vec.h"
 
 namespace pagoda {
@@ -30,9 +31,14 @@ void MatMulSiluMul(const WeightMatrix& gate, const WeightMatrix& up, const float
 
 void GetRow(const WeightMatrix& w, int64_t row, float* out) {
   CHECK(row >= 0 && row < w.rows) << "GetRow: row " << row << " of " << w.rows;
-  // A repacked matrix has no row at data + row * row_bytes; the loader
-  // never repacks a matrix that is read by rows (the embedding table).
-  CHECK(w.layout == WeightLayout::kRows) << "GetRow: matrix not in row layout";
+  // kFloatX8 rows are gathered chunk by chunk (the same floats). kQ4_0x8
+  // has no row reader: the loader never repacks a matrix that is read by
+  // rows (the embedding table), and MatMul reads it whole.
+  CHECK(w.layout != WeightLayout::kQ4_0x8) << "GetRow: Q4_0 repacked by eight";
+  if (w.layout == WeightLayout::kFloatX8) {
+    for (int64_t j = 0; j < w.cols / 8; ++j) DequantizeRow(w.dtype, cpu::FloatX8Chunk(w, row, j), out + 8 * j, 8);
+    return;
+  }
   DequantizeRow(w.dtype, w.data + row * w.row_bytes, out, w.cols);
 }
 
