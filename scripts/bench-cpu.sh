@@ -94,10 +94,17 @@ def fmt(xs):
     if not xs: return "-"
     m = sum(xs) / len(xs)
     return f"{m:.1f} ({min(xs):.1f}-{max(xs):.1f}, n={len(xs)})"
+# The machine's memory may change speed between the probes before and
+# after a run; the fraction against the best probe is only meaningful for
+# runs whose probes agree (within 15%), listed separately.
+def steady(r):
+    p = r.get("read_bandwidth_probes_gb_s") or []
+    return len(p) >= 2 and min(p) > 0 and max(p) / min(p) <= 1.15
 for label, rs in rows.items():
     print(f"{label:24s} prefill {fmt([r['prefill_tokens_per_s'] for r in rs]):28s} "
           f"decode {fmt([r['decode_tokens_per_s'] for r in rs]):28s} "
           f"bw {fmt([r['read_bandwidth_gb_s'] for r in rs]):26s} "
           f"frac {fmt([100 * r['decode_bandwidth_fraction'] for r in rs])} "
+          f"frac(steady probes) {fmt([100 * r['decode_bandwidth_fraction'] for r in rs if steady(r)])} "
           f"rss {max(r['peak_rss_mib'] for r in rs):.0f} MiB")
 EOF
