@@ -99,8 +99,7 @@ void CheckWeight(const WeightMatrix& w) {
     CHECK(w.dtype == DType::kQ4_0 && w.rows % kQ4_0x8Rows == 0) << "MatMul: bad kQ4_0x8 weight";
   }
   if (w.layout == WeightLayout::kFloatX8) {
-    CHECK((w.dtype == DType::kF32 || w.dtype == DType::kF16 || w.dtype == DType::kBF16) &&
-          w.rows % kFloatX8Rows == 0 && w.cols % 8 == 0)
+    CHECK(IsFloatX8Type(w.dtype) && w.rows % kFloatX8Rows == 0 && w.cols % 8 == 0)
         << "MatMul: bad kFloatX8 weight";
   }
 }

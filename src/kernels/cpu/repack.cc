@@ -91,12 +91,10 @@ void ConvertFloatX8(const WeightMatrix& w, uint8_t* rows_data, uint8_t* x8_data,
   }
 }
 
-bool IsPlainFloat(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16; }
-
 }  // namespace
 
 bool CanRepackFloatX8(const WeightMatrix& w) {
-  return IsPlainFloat(w.dtype) && w.layout == WeightLayout::kRows && w.rows > 0 &&
+  return IsFloatX8Type(w.dtype) && w.layout == WeightLayout::kRows && w.rows > 0 &&
          w.rows % kFloatX8Rows == 0 && w.cols > 0 && w.cols % 8 == 0 &&
          w.row_bytes == static_cast<size_t>(w.cols) * GetDTypeInfo(w.dtype).block_bytes;
 }
@@ -108,7 +106,7 @@ WeightMatrix RepackFloatX8(const WeightMatrix& w, uint8_t* dst) {
 }
 
 WeightMatrix UnpackFloatX8(const WeightMatrix& w, uint8_t* dst) {
-  CHECK(IsPlainFloat(w.dtype) && w.layout == WeightLayout::kFloatX8) << "UnpackFloatX8: not kFloatX8";
+  CHECK(IsFloatX8Type(w.dtype) && w.layout == WeightLayout::kFloatX8) << "UnpackFloatX8: not kFloatX8";
   ConvertFloatX8(w, dst, const_cast<uint8_t*>(w.data), false);
   return At(w, dst, WeightLayout::kRows);
 }

@@ -68,6 +68,9 @@ WeightMatrix UnpackQ4_0x8(const WeightMatrix& w, uint8_t* dst);
 // eight elements at r * 8 * e. row_bytes stays cols * e (not a stride).
 constexpr int kFloatX8Rows = 8;
 
+// The element types kFloatX8 holds: F32, F16, BF16.
+inline bool IsFloatX8Type(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16; }
+
 // Whether w (file layout) can be repacked: F32/F16/BF16, rows and cols
 // multiples of 8.
 bool CanRepackFloatX8(const WeightMatrix& w);
