@@ -27,10 +27,12 @@ using testing::SameBits;
 
 using Shape = testing::GroupedShape;
 
-// Past the 16-row slice grain; cols a multiple of 8 but often not of 16 or 64.
+// Past the 16-row slice grain; cols a multiple of 8 but often not of 16 or
+// 64, and past one 1024-column panel (whole panels and a narrower last one).
 std::vector<Shape> RandomShapes(uint32_t seed, int count) {
   return testing::RandomGroupedShapes(seed, count, 11, 8, 40,
-                                      {{8, 1, 8}, {24, 1, 1000}, {40, 5, 24}, {16, 67, 64}, {8, 70, 8}});
+                                      {{8, 1, 8}, {24, 1, 1000}, {40, 5, 24}, {16, 67, 64}, {8, 70, 8},
+                                       {48, 1, 2056}, {24, 5, 1032}, {40, 1, 4864}, {16, 3, 2048}});
 }
 
 const DType kFloatTypes[] = {DType::kF32, DType::kF16, DType::kBF16};

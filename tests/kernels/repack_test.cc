@@ -2,6 +2,8 @@
 // exact inverses, and the bytes land where the layout says.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cstring>
 #include <vector>
 
@@ -73,7 +75,7 @@ TEST(RepackFloatX8Test, RoundTripIsExactAndBytesFollowTheLayout) {
   for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
     const size_t e = static_cast<size_t>(GetDTypeInfo(dtype).block_bytes);
     for (int64_t rows : {8, 24}) {
-      for (int64_t cols : {8, 40, 1024}) {
+      for (int64_t cols : {8, 40, 1024, 1032, 2104}) {
         const OwnedWeight w = MakeWeight(dtype, rows, cols, ++seed);
         ASSERT_TRUE(cpu::CanRepackFloatX8(w.view)) << DTypeName(dtype);
         ASSERT_TRUE(cpu::CanRepack(w.view));
@@ -81,11 +83,13 @@ TEST(RepackFloatX8Test, RoundTripIsExactAndBytesFollowTheLayout) {
         const WeightMatrix v = cpu::Repack(w.view, x8.data());
         EXPECT_EQ(v.layout, WeightLayout::kFloatX8);
         EXPECT_EQ(v.row_bytes, w.view.row_bytes);
-        // Row n, element k: group n / 8, chunk k / 8, row n % 8 in it.
+        // Row n, element k: panel k / 1024 (width w), group n / 8 in it,
+        // chunk k % 1024 / 8 in the group, row n % 8 in the chunk.
         for (int64_t n = 0; n < rows; ++n) {
           for (int64_t k = 0; k < cols; ++k) {
-            const size_t at = static_cast<size_t>(n / 8) * 8 * cols * e + static_cast<size_t>(k / 8) * 64 * e +
-                              static_cast<size_t>(n % 8) * 8 * e + static_cast<size_t>(k % 8) * e;
+            const int64_t p = k / 1024, width = std::min<int64_t>(1024, cols - 1024 * p), kp = k % 1024;
+            const size_t at = static_cast<size_t>(p * rows * 1024 + (n / 8) * 8 * width + (kp / 8) * 64 +
+                                                  (n % 8) * 8 + kp % 8) * e;
             ASSERT_EQ(0, std::memcmp(x8.data() + at, w.bytes.data() + n * w.view.row_bytes + k * e, e))
                 << DTypeName(dtype) << " n=" << n << " k=" << k;
             ASSERT_EQ(cpu::FloatX8Chunk(v, n, k / 8) + (k % 8) * e, x8.data() + at);

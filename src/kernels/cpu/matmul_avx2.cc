@@ -52,9 +52,7 @@ void Direct(const WeightMatrix& w, const float* x, int64_t num_rows, float* y, i
             int64_t n_begin, int64_t n_end) {
   if (w.layout == WeightLayout::kFloatX8) {
     CHECK(n_begin % cpu::kFloatX8Rows == 0 && n_end % cpu::kFloatX8Rows == 0) << "kFloatX8: partial group";
-    // A row's first chunk; the tiles step 8 chunks (one per row) a block.
-    auto row_at = [&](int64_t n) { return cpu::FloatX8Chunk(w, n, 0); };
-    Columns<Fmt, cpu::kFloatX8Rows>(row_at, x, num_rows, w.cols, y, y_stride, n_begin, n_end);
+    tile::X8Columns<Fmt>(w, x, num_rows, y, y_stride, n_begin, n_end);
     return;
   }
   auto row_at = [&](int64_t n) { return w.data + n * w.row_bytes; };

@@ -27,6 +27,7 @@
 // Pure functions over caller-owned memory: thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -57,16 +58,31 @@ WeightMatrix UnpackQ4_0x8(const WeightMatrix& w, uint8_t* dst);
 // elements at a time. Why: batch-1 decode of these types is bound by
 // memory reads, and a tile over four file-order rows reads four 2-KiB
 // streams at once that restart every tile; the hardware prefetcher then
-// keeps only ~80% of the machine's bandwidth busy when memory is fast. One
-// group of eight interleaved rows is one contiguous stream (tile_avx2.h's
-// DecodeGroups). The arithmetic is unchanged: y's bits are the same as
+// keeps only ~80% of the machine's bandwidth busy when memory is fast. A
+// panel's groups of eight interleaved rows are one contiguous stream
+// (tile_avx2.h's DecodeGroups). The arithmetic is unchanged: y's bits are the same as
 // from file order.
 //
 // Layout, for `rows` (a multiple of 8) x `cols` (a multiple of 8) elements
-// of `e` bytes: group g (rows 8g .. 8g+7) starts at g * 8 * cols * e; inside
-// it chunk j (elements 8j .. 8j+7) starts at j * 64 * e and holds row r's
-// eight elements at r * 8 * e. row_bytes stays cols * e (not a stride).
+// of `e` bytes: the columns are cut into panels of kFloatX8PanelCols (the
+// last one narrower when cols is not a multiple), stored one after another;
+// panel p (columns p * 1024 ..) of width w starts at p * rows * 1024 * e
+// and holds, one after another, the groups of eight rows: group g (rows
+// 8g .. 8g+7) at g * 8 * w * e into the panel; inside it chunk j (the
+// panel's elements 8j .. 8j+7) at j * 64 * e, row r's eight elements at
+// r * 8 * e. row_bytes stays cols * e (not a stride). A matrix of at most
+// 1024 columns is one panel: each group is then one contiguous run.
+//
+// Why panels: a decode product reads x once per group. With a long x row
+// (the FFN's down projection: 4864 floats, 19 KiB) the weight stream
+// evicts x from L1 before the next group comes round, and the x reloads
+// held such products to ~80% of the read probe when memory is fast,
+// against ~91% with 1024-column panels, whose 4 KiB of x stays in L1
+// while a thread streams the panel's groups (DecodeGroups in tile_avx2.h
+// carries the accumulators from one panel to the next, so the FMAs and
+// the bits are unchanged).
 constexpr int kFloatX8Rows = 8;
+constexpr int64_t kFloatX8PanelCols = 1024;
 
 // The element types kFloatX8 holds: F32, F16, BF16.
 inline bool IsFloatX8Type(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16; }
@@ -75,11 +91,16 @@ inline bool IsFloatX8Type(DType t) { return t == DType::kF32 || t == DType::kF16
 // multiples of 8.
 bool CanRepackFloatX8(const WeightMatrix& w);
 
-// Row n's elements 8j .. 8j+7 in a kFloatX8 matrix.
+// Row n's elements 8j .. 8j+7 in a kFloatX8 matrix. Inside a panel a row's
+// next chunk is kFloatX8Rows chunks further on.
 inline const uint8_t* FloatX8Chunk(const WeightMatrix& w, int64_t n, int64_t j) {
+  constexpr int64_t kPanelChunks = kFloatX8PanelCols / 8;
   const size_t chunk = w.row_bytes / static_cast<size_t>(w.cols) * 8;
-  return w.data + static_cast<size_t>(n / kFloatX8Rows) * kFloatX8Rows * w.row_bytes +
-         static_cast<size_t>(j) * kFloatX8Rows * chunk + static_cast<size_t>(n % kFloatX8Rows) * chunk;
+  const int64_t panel = j / kPanelChunks, in_panel = j % kPanelChunks;
+  const int64_t width = std::min(kPanelChunks, w.cols / 8 - panel * kPanelChunks);  // chunks per row
+  return w.data + static_cast<size_t>(panel * kPanelChunks * w.rows) * chunk +
+         static_cast<size_t>((n / kFloatX8Rows) * kFloatX8Rows * width + in_panel * kFloatX8Rows +
+                             n % kFloatX8Rows) * chunk;
 }
 
 // As RepackQ4_0x8 / UnpackQ4_0x8, for kFloatX8.
