@@ -95,7 +95,9 @@ bool CanRepackFloatX8(const WeightMatrix& w);
 // next chunk is kFloatX8Rows chunks further on.
 inline const uint8_t* FloatX8Chunk(const WeightMatrix& w, int64_t n, int64_t j) {
   constexpr int64_t kPanelChunks = kFloatX8PanelCols / 8;
-  const size_t chunk = w.row_bytes / static_cast<size_t>(w.cols) * 8;
+  // No division by a runtime value here: prefill tiles call this for each
+  // panel, and one 64-bit division per call cost them ~12%.
+  const size_t chunk = (w.dtype == DType::kF32 ? 4 : 2) * 8;
   const int64_t panel = j / kPanelChunks, in_panel = j % kPanelChunks;
   const int64_t width = std::min(kPanelChunks, w.cols / 8 - panel * kPanelChunks);  // chunks per row
   return w.data + static_cast<size_t>(panel * kPanelChunks * w.rows) * chunk +
