@@ -158,6 +158,7 @@ BENCHMARK(BM_ReadBandwidth)->Iterations(3)->UseRealTime();
 BENCHMARK_CAPTURE(BM_DecodeStream, f16, DType::kF16)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeStream, f16x8, DType::kF16, true)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeStream, q8_0, DType::kQ8_0)->UseRealTime()->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_DecodeStream, q8_0x8, DType::kQ8_0, true)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeStream, q4_0, DType::kQ4_0)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeStream, q4_0x8, DType::kQ4_0, true)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeStream, q4_k, DType::kQ4_K)->UseRealTime()->MinTime(1.0);
@@ -165,6 +166,7 @@ BENCHMARK_CAPTURE(BM_DecodeStream, q6_k, DType::kQ6_K)->UseRealTime()->MinTime(1
 BENCHMARK_CAPTURE(BM_DecodeLayers, f16, DType::kF16)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeLayers, f16x8, DType::kF16, true)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeLayers, q8_0, DType::kQ8_0)->UseRealTime()->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_DecodeLayers, q8_0x8, DType::kQ8_0, true)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeLayers, q4_0, DType::kQ4_0)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeLayers, q4_0x8, DType::kQ4_0, true)->UseRealTime()->MinTime(1.0);
 

@@ -1,8 +1,9 @@
 // MatMul throughput per weight format at decode (1 row) and prefill (64 and
 // 512 rows) shapes, on the selected instruction set, the portable path and, for
-// F32, OpenBLAS sgemm as a yardstick; q4_0x8 is Q4_0 repacked by eight as
-// the model loader does (kernels/cpu/repack.h). Counters: weight bytes read per second
-// (what bounds decode) and FLOP/s (what bounds prefill).
+// F32, OpenBLAS sgemm as a yardstick; q4_0x8 / q8_0x8 are Q4_0 / Q8_0
+// repacked by eight as the model loader does (kernels/cpu/repack.h).
+// Counters: weight bytes read per second (what bounds decode) and FLOP/s
+// (what bounds prefill).
 #include <benchmark/benchmark.h>
 
 #include <cstring>
@@ -125,6 +126,7 @@ BENCHMARK_CAPTURE(BM_MatMul, f16, DType::kF16, Path::kSelected)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, f16x8, DType::kF16, Path::kSelected, true)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, bf16, DType::kBF16, Path::kSelected)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, q8_0, DType::kQ8_0, Path::kSelected)->Apply(Args);
+BENCHMARK_CAPTURE(BM_MatMul, q8_0x8, DType::kQ8_0, Path::kSelected, true)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, q4_0, DType::kQ4_0, Path::kSelected)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, q4_0x8, DType::kQ4_0, Path::kSelected, true)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, q4_k, DType::kQ4_K, Path::kSelected)->Apply(Args);
@@ -132,6 +134,7 @@ BENCHMARK_CAPTURE(BM_MatMul, q6_k, DType::kQ6_K, Path::kSelected)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, f16_portable, DType::kF16, Path::kPortable)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, q4_0_portable, DType::kQ4_0, Path::kPortable)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, q4_0x8_portable, DType::kQ4_0, Path::kPortable, true)->Apply(Args);
+BENCHMARK_CAPTURE(BM_MatMul, q8_0x8_portable, DType::kQ8_0, Path::kPortable, true)->Apply(Args);
 
 }  // namespace
 }  // namespace pagoda

@@ -24,19 +24,19 @@ namespace pagoda {
 // row-major in its file format: each row is cols elements (F32/F16/BF16) or
 // cols / block_size quantized blocks; rows are row_bytes apart.
 // How a WeightMatrix's rows sit in memory. kRows: row n starts at data +
-// n * row_bytes (every file format's layout). kQ4_0x8: Q4_0 rows repacked
-// at load time in groups of eight, block by block, so one vector load feeds
-// eight rows. kFloatX8: F32/F16/BF16 rows repacked at load time in groups of
-// eight, eight elements at a time, so batch-1 decode reads one contiguous
-// stream. Both in kernels/cpu/repack.h; only the MatMul ops read them.
-enum class WeightLayout : uint8_t { kRows, kQ4_0x8, kFloatX8 };
+// n * row_bytes (every file format's layout). kQ4_0x8, kQ8_0x8: Q4_0 or
+// Q8_0 rows repacked at load time in groups of eight, block by block, so
+// one vector load feeds eight rows. kFloatX8: F32/F16/BF16 rows repacked
+// at load time in groups of eight, eight elements at a time, so batch-1
+// decode reads one contiguous stream. All in kernels/cpu/repack.h; only the MatMul ops read them.
+enum class WeightLayout : uint8_t { kRows, kQ4_0x8, kFloatX8, kQ8_0x8 };
 
 struct WeightMatrix {
   DType dtype = DType::kF32;
   int64_t rows = 0;
   int64_t cols = 0;
   const uint8_t* data = nullptr;
-  size_t row_bytes = 0;  // kQ4_0x8, kFloatX8: still one row's size (rows * row_bytes = the matrix), not a stride
+  size_t row_bytes = 0;  // kQ4_0x8, kQ8_0x8, kFloatX8: still one row's size (rows * row_bytes = the matrix), not a stride
   WeightLayout layout = WeightLayout::kRows;
 };
 

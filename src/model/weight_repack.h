@@ -1,9 +1,10 @@
 // Load-time repacking of MatMul weights into the row-interleaved layouts
-// of kernels/cpu/repack.h: Q4_0 into kQ4_0x8, F32/F16/BF16 into kFloatX8.
+// of kernels/cpu/repack.h: Q4_0 into kQ4_0x8, Q8_0 into kQ8_0x8,
+// F32/F16/BF16 into kFloatX8.
 //
-// Why: the CPU decode targets. Batch-1 decode of a Q4_0 model is bound by
-// the file-order kernel's instruction count; in groups of eight rows the
-// AVX2 kernel needs about half the instructions per weight and no
+// Why: the CPU decode targets. Batch-1 decode of a Q4_0 or Q8_0 model is
+// bound by the file-order kernel's instruction count; in groups of eight
+// rows the AVX2 kernel needs fewer instructions per weight and no
 // horizontal sums (llama.cpp repacks Q4_0 the same way on AVX2 CPUs).
 // Batch-1 decode of an F16 model is bound by memory reads, and eight rows
 // interleaved are one contiguous stream that reads at the machine's full
@@ -11,11 +12,11 @@
 // huge pages also spare a TLB miss every 4 KiB. Every such matrix used only
 // as a MatMul weight with whole groups of eight rows is repacked, on every
 // instruction set, so the portable and AVX2 paths read the same layout.
-// kFloatX8 leaves every bit of the products unchanged; kQ4_0x8's
-// arithmetic is described in kernels/cpu/qmatmul.h. Not repacked: the
-// token-embedding table (GetRow reads it row by row), lm_head when it is
-// that same tensor (tied), and every other type, which stays in the file
-// mapping.
+// kFloatX8 leaves every bit of the products unchanged; kQ4_0x8's and
+// kQ8_0x8's arithmetic is described in kernels/cpu/qmatmul.h. Not
+// repacked: the token-embedding table (GetRow reads it row by row), lm_head
+// when it is that same tensor (tied), and every other type, which stays in
+// the file mapping.
 //
 // Memory: the repacked copies live in one anonymous mapping owned through
 // ModelWeights::owners. Right after each source tensor is copied, the file

@@ -1,7 +1,7 @@
 // ModelWeights: every weight of a Llama-family decoder, bound to the mapped
-// file data (matrices stay in the mapping, in their stored type, except Q4_0
-// MatMul weights, which are repacked by eight into anonymous memory at load:
-// model/weight_repack.h; the small norm and bias vectors are converted to
+// file data (matrices stay in the mapping, in their stored type, except
+// Q4_0, Q8_0 and float MatMul weights, which are repacked by eight into
+// anonymous memory at load: model/weight_repack.h; the small norm and bias vectors are converted to
 // float32 copies). Immutable after
 // loading: shared read-only by every forward pass.
 #pragma once

@@ -70,7 +70,8 @@ inline OwnedWeight MakeWeight(DType dtype, int64_t rows, int64_t cols, uint32_t 
 }
 
 // w (file order, cpu::CanRepack) repacked by eight into owned bytes
-// (kernels/cpu/repack.h): kQ4_0x8 for Q4_0, kFloatX8 for F32/F16/BF16.
+// (kernels/cpu/repack.h): kQ4_0x8 for Q4_0, kQ8_0x8 for Q8_0, kFloatX8 for
+// F32/F16/BF16.
 inline OwnedWeight Repacked(const OwnedWeight& w) {
   OwnedWeight out;
   out.bytes.resize(w.bytes.size());

@@ -1,5 +1,6 @@
-// The kQ4_0x8 and kFloatX8 layouts (kernels/cpu/repack.h): repacking and unpacking are
-// exact inverses, and the bytes land where the layout says.
+// The kQ4_0x8, kQ8_0x8 and kFloatX8 layouts (kernels/cpu/repack.h):
+// repacking and unpacking are exact inverses, and the bytes land where the
+// layout says.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,49 +17,75 @@ namespace {
 using testing::MakeWeight;
 using testing::OwnedWeight;
 
-TEST(RepackQ4_0x8Test, RoundTripIsExact) {
-  uint32_t seed = 11;
-  for (int64_t rows : {8, 16, 40, 64}) {
-    for (int64_t cols : {32, 96, 288, 1024}) {
-      const OwnedWeight w = MakeWeight(DType::kQ4_0, rows, cols, ++seed);
-      ASSERT_TRUE(cpu::CanRepackQ4_0x8(w.view));
-      const OwnedWeight x8 = testing::Repacked(w);
-      EXPECT_EQ(x8.view.layout, WeightLayout::kQ4_0x8);
-      EXPECT_EQ(x8.view.row_bytes, w.view.row_bytes);
-      EXPECT_NE(0, std::memcmp(x8.bytes.data(), w.bytes.data(), w.bytes.size())) << rows << "x" << cols;
-      std::vector<uint8_t> back(w.bytes.size(), 0xee);
-      const WeightMatrix unpacked = cpu::UnpackQ4_0x8(x8.view, back.data());
-      EXPECT_EQ(unpacked.layout, WeightLayout::kRows);
-      ASSERT_EQ(back, w.bytes) << rows << "x" << cols;
-    }
-  }
-}
+// The block types repacked by eight, their layout and its inverse.
+struct BlockX8 {
+  DType dtype;
+  WeightLayout layout;
+  WeightMatrix (*unpack)(const WeightMatrix&, uint8_t*);
+};
+const BlockX8 kBlockX8[] = {{DType::kQ4_0, WeightLayout::kQ4_0x8, cpu::UnpackQ4_0x8},
+                            {DType::kQ8_0, WeightLayout::kQ8_0x8, cpu::UnpackQ8_0x8}};
 
-// Every byte of the source at the place the layout defines.
-TEST(RepackQ4_0x8Test, BytesFollowTheDocumentedLayout) {
-  const int64_t rows = 16, cols = 96, blocks = cols / 32;
-  OwnedWeight w = MakeWeight(DType::kQ4_0, rows, cols, 5);
-  for (size_t i = 0; i < w.bytes.size(); ++i) w.bytes[i] = static_cast<uint8_t>(i * 131 + 7);
-  const OwnedWeight x8 = testing::Repacked(w);
-  for (int64_t n = 0; n < rows; ++n) {
-    const int64_t g = n / 8, r = n % 8;
-    for (int64_t b = 0; b < blocks; ++b) {
-      const uint8_t* src = w.bytes.data() + n * w.view.row_bytes + b * 18;
-      const uint8_t* blk = x8.bytes.data() + g * blocks * 144 + b * 144;
-      EXPECT_EQ(blk[2 * r], src[0]);
-      EXPECT_EQ(blk[2 * r + 1], src[1]);
-      for (int j = 0; j < 4; ++j) {
-        for (int i = 0; i < 4; ++i) EXPECT_EQ(blk[16 + 32 * j + 4 * r + i], src[2 + 4 * j + i]);
+TEST(RepackBlockX8Test, RoundTripIsExact) {
+  uint32_t seed = 11;
+  for (const BlockX8& t : kBlockX8) {
+    for (int64_t rows : {8, 16, 40, 64}) {
+      for (int64_t cols : {32, 96, 288, 1024}) {
+        const OwnedWeight w = MakeWeight(t.dtype, rows, cols, ++seed);
+        ASSERT_TRUE(cpu::CanRepack(w.view));
+        const OwnedWeight x8 = testing::Repacked(w);
+        EXPECT_EQ(x8.view.layout, t.layout);
+        EXPECT_EQ(x8.view.row_bytes, w.view.row_bytes);
+        EXPECT_NE(0, std::memcmp(x8.bytes.data(), w.bytes.data(), w.bytes.size()))
+            << DTypeName(t.dtype) << " " << rows << "x" << cols;
+        std::vector<uint8_t> back(w.bytes.size(), 0xee);
+        const WeightMatrix unpacked = t.unpack(x8.view, back.data());
+        EXPECT_EQ(unpacked.layout, WeightLayout::kRows);
+        ASSERT_EQ(back, w.bytes) << DTypeName(t.dtype) << " " << rows << "x" << cols;
       }
     }
   }
 }
 
-TEST(RepackQ4_0x8Test, OnlyFileOrderQ4_0WithWholeGroups) {
+// Every byte of the source at the place the layout defines: file blocks of
+// 2 + s bytes (scale, s quant bytes) become x8 blocks of 8 * (2 + s) bytes,
+// the eight scales first, then chunk j's lane r holds row r's quant bytes
+// 4j .. 4j+3.
+TEST(RepackBlockX8Test, BytesFollowTheDocumentedLayout) {
+  for (const BlockX8& t : kBlockX8) {
+    const int64_t rows = 16, cols = 96, blocks = cols / 32;
+    const int64_t file_block = t.dtype == DType::kQ4_0 ? 18 : 34, qs = file_block - 2;
+    const int64_t x8_block = t.dtype == DType::kQ4_0 ? 144 : 272;
+    OwnedWeight w = MakeWeight(t.dtype, rows, cols, 5);
+    for (size_t i = 0; i < w.bytes.size(); ++i) w.bytes[i] = static_cast<uint8_t>(i * 131 + 7);
+    const OwnedWeight x8 = testing::Repacked(w);
+    for (int64_t n = 0; n < rows; ++n) {
+      const int64_t g = n / 8, r = n % 8;
+      for (int64_t b = 0; b < blocks; ++b) {
+        const uint8_t* src = w.bytes.data() + n * w.view.row_bytes + b * file_block;
+        const uint8_t* blk = x8.bytes.data() + g * blocks * x8_block + b * x8_block;
+        EXPECT_EQ(blk[2 * r], src[0]) << DTypeName(t.dtype);
+        EXPECT_EQ(blk[2 * r + 1], src[1]) << DTypeName(t.dtype);
+        for (int64_t j = 0; j < qs / 4; ++j) {
+          for (int i = 0; i < 4; ++i) {
+            ASSERT_EQ(blk[16 + 32 * j + 4 * r + i], src[2 + 4 * j + i])
+                << DTypeName(t.dtype) << " n=" << n << " b=" << b << " j=" << j;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(RepackBlockX8Test, OnlyFileOrderBlocksWithWholeGroups) {
   EXPECT_FALSE(cpu::CanRepackQ4_0x8(MakeWeight(DType::kQ4_0, 12, 64, 1).view));
   EXPECT_FALSE(cpu::CanRepackQ4_0x8(MakeWeight(DType::kQ8_0, 16, 64, 1).view));
-  const OwnedWeight x8 = testing::Repacked(MakeWeight(DType::kQ4_0, 8, 64, 1));
-  EXPECT_FALSE(cpu::CanRepackQ4_0x8(x8.view));
+  EXPECT_FALSE(cpu::CanRepackQ8_0x8(MakeWeight(DType::kQ8_0, 12, 64, 1).view));
+  EXPECT_FALSE(cpu::CanRepackQ8_0x8(MakeWeight(DType::kQ4_0, 16, 64, 1).view));
+  EXPECT_FALSE(cpu::CanRepack(MakeWeight(DType::kQ8_0, 12, 64, 1).view));
+  EXPECT_TRUE(cpu::CanRepackQ8_0x8(MakeWeight(DType::kQ8_0, 8, 64, 1).view));
+  EXPECT_FALSE(cpu::CanRepackQ4_0x8(testing::Repacked(MakeWeight(DType::kQ4_0, 8, 64, 1)).view));
+  EXPECT_FALSE(cpu::CanRepackQ8_0x8(testing::Repacked(MakeWeight(DType::kQ8_0, 8, 64, 1)).view));
 }
 
 }  // namespace

@@ -2,12 +2,16 @@
 // Q4_0 files keep it in Q6_K) is stored in that type, holds the same
 // numbers as the float output of the same seed within the type's rounding,
 // and the model runs with it. Float weights come back from the loader
-// repacked by eight rows and still read back as the file holds them.
+// repacked by eight rows and still read back as the file holds them; Q4_0
+// and Q8_0 weights come back repacked by eight and unpack to the file's
+// bytes.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
+#include "kernels/cpu/repack.h"
 #include "kernels/ops.h"
 #include "model/model.h"
 #include "formats/gguf.h"
@@ -119,6 +123,53 @@ TEST(RandomModelTest, FloatWeightsRepackedByEightReadBackAsInTheFile) {
     DequantizeRow(DType::kF16, out->data + static_cast<size_t>(r) * row_bytes, want.data(), spec.hidden_size);
     EXPECT_EQ(Row((*gguf)->weights().lm_head, r), want) << "gguf row " << r;
     EXPECT_EQ(Row((*hf)->weights().lm_head, r), want) << "hf row " << r;
+  }
+}
+
+}  // namespace
+}  // namespace pagoda
+
+namespace pagoda {
+namespace {
+
+// Q4_0 and Q8_0 MatMul weights are repacked by eight rows (kQ4_0x8,
+// kQ8_0x8), lm_head too when it is its own matrix; the embedding table and
+// a tied lm_head (that same tensor, read by rows) stay in file order.
+// Unpacked, a repacked matrix is the file's bytes.
+TEST(RandomModelTest, BlockWeightsRepackedByEight) {
+  const std::string dir = testing::MakeTempDir("random_model_block_x8");
+  for (DType t : {DType::kQ4_0, DType::kQ8_0}) {
+    const WeightLayout x8 = t == DType::kQ4_0 ? WeightLayout::kQ4_0x8 : WeightLayout::kQ8_0x8;
+    for (bool tied : {false, true}) {
+      RandomModelSpec spec;
+      spec.vocab_size = 304;  // a multiple of 8
+      spec.hidden_size = 64;
+      spec.intermediate_size = 96;
+      spec.dtype = t;
+      spec.tie_word_embeddings = tied;
+      const std::string path = dir + "/" + std::string(DTypeName(t)) + (tied ? "-tied" : "") + ".gguf";
+      ASSERT_TRUE(WriteRandomGguf(spec, path).ok());
+      auto model = Model::Load(path);
+      ASSERT_TRUE(model.ok()) << model.status().ToString();
+      const ModelWeights& w = (*model)->weights();
+      EXPECT_EQ(w.embed_tokens.layout, WeightLayout::kRows) << DTypeName(t);
+      EXPECT_EQ(w.lm_head.layout, tied ? WeightLayout::kRows : x8) << DTypeName(t);
+      for (const WeightMatrix* m : {&w.layers[0].q_proj, &w.layers[0].k_proj, &w.layers[0].o_proj,
+                                    &w.layers[0].gate_proj, &w.layers[0].down_proj, &w.layers[1].up_proj}) {
+        EXPECT_EQ(m->dtype, t);
+        EXPECT_EQ(m->layout, x8) << DTypeName(t);
+      }
+      if (tied) continue;
+      auto file = GgufFile::Open(path);
+      ASSERT_TRUE(file.ok());
+      const GgufTensorInfo* out = (*file)->FindTensor("output.weight");
+      ASSERT_NE(out, nullptr);
+      std::vector<uint8_t> back(out->nbytes);
+      const WeightMatrix unpacked = t == DType::kQ4_0 ? cpu::UnpackQ4_0x8(w.lm_head, back.data())
+                                                      : cpu::UnpackQ8_0x8(w.lm_head, back.data());
+      EXPECT_EQ(unpacked.layout, WeightLayout::kRows);
+      EXPECT_EQ(0, std::memcmp(back.data(), out->data, out->nbytes)) << DTypeName(t);
+    }
   }
 }
 

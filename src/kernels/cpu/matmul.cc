@@ -1,10 +1,10 @@
 // MatMul driver: checks the weights, quantizes x once per call for the
 // block-quantized types (kernels/cpu/qmatmul.h), splits the output features
 // across the pool and runs one kernel per slice (whole groups of eight rows
-// for Q4_0 repacked by eight, kernels/cpu/repack.h). Every y[m, n] is computed
-// entirely by one thread with an order that depends only on k and on row m
-// of x (see the kernels), so the split — and the thread count — never
-// changes a bit of the result.
+// for Q4_0, Q8_0 and the float types repacked by eight,
+// kernels/cpu/repack.h). Every y[m, n] is computed entirely by one thread
+// with an order that depends only on k and on row m of x (see the kernels),
+// so the split — and the thread count — never changes a bit of the result.
 //
 // F32 does not go through OpenBLAS: 0.3.21's sgemm is not batch invariant
 // (measured: the same output element differs in its last bits between a
@@ -98,6 +98,9 @@ void CheckWeight(const WeightMatrix& w) {
   if (w.layout == WeightLayout::kQ4_0x8) {
     CHECK(w.dtype == DType::kQ4_0 && w.rows % kQ4_0x8Rows == 0) << "MatMul: bad kQ4_0x8 weight";
   }
+  if (w.layout == WeightLayout::kQ8_0x8) {
+    CHECK(w.dtype == DType::kQ8_0 && w.rows % kQ8_0x8Rows == 0) << "MatMul: bad kQ8_0x8 weight";
+  }
   if (w.layout == WeightLayout::kFloatX8) {
     CHECK(IsFloatX8Type(w.dtype) && w.rows % kFloatX8Rows == 0 && w.cols % 8 == 0)
         << "MatMul: bad kFloatX8 weight";
@@ -130,6 +133,12 @@ void RunRange(Isa isa, const WeightMatrix& w, const Operand& op, const float* x,
     } else {
       QMatMulQ4_0x8RangePortable(w, op.qa, y, y_stride, n_begin, n_end);
     }
+  } else if (w.layout == WeightLayout::kQ8_0x8) {
+    if (isa == Isa::kAvx2) {
+      avx2::QMatMulQ8_0x8Range(w, op.qa, y, y_stride, n_begin, n_end);
+    } else {
+      QMatMulQ8_0x8RangePortable(w, op.qa, y, y_stride, n_begin, n_end);
+    }
   } else if (op.format != ActFormat::kFloat) {
     if (isa == Isa::kAvx2) {
       avx2::QMatMulRange(w, op.qa, y, y_stride, n_begin, n_end);
@@ -148,9 +157,9 @@ bool WorthParallel(ThreadPool* pool, int64_t rows, int64_t n, int64_t k) {
 }
 
 // Slices in multiples of 16 output features keep the kernels' column tiles
-// (and kQ4_0x8's and kFloatX8's groups of eight rows) whole.
+// (and kQ4_0x8's, kQ8_0x8's and kFloatX8's groups of eight rows) whole.
 constexpr int64_t kGrain = 16;
-static_assert(kGrain % kQ4_0x8Rows == 0 && kGrain % kFloatX8Rows == 0);
+static_assert(kGrain % kQ4_0x8Rows == 0 && kGrain % kQ8_0x8Rows == 0 && kGrain % kFloatX8Rows == 0);
 
 // The pool's grain for `n` output features. With one x row (decode) the
 // product streams its weights from memory, and every slice a thread takes

@@ -40,6 +40,12 @@
 //   y = acc.
 // It therefore differs from file-order Q4_0 in the last bits; the loader
 // repacks on every path, so all paths read the same layout and agree.
+// Q8_0 repacked by eight (WeightLayout::kQ8_0x8) is defined the same way,
+// with the signed weight bytes w_i (-128 included: files may hold it):
+//   D_b = sum over the 32 elements of w_i * q_i (exact),
+//   acc = fma(float(D_b), d_w * d_x, acc)   (acc starts at +0),
+//   y = acc,
+// which may likewise differ from file-order Q8_0 in the last bits.
 // Every integer above is exact in int32.
 //
 // Pure functions over caller-owned memory: thread-safe.
@@ -124,6 +130,9 @@ void QMatMulRangePortable(const WeightMatrix& w, const QuantizedActs& qa, float*
 // multiples of 8 (whole groups).
 void QMatMulQ4_0x8RangePortable(const WeightMatrix& w, const QuantizedActs& qa, float* y,
                                 int64_t y_stride, int64_t n_begin, int64_t n_end);
+// The same for a kQ8_0x8 weight.
+void QMatMulQ8_0x8RangePortable(const WeightMatrix& w, const QuantizedActs& qa, float* y,
+                                int64_t y_stride, int64_t n_begin, int64_t n_end);
 
 }  // namespace pagoda::cpu
 
@@ -134,8 +143,10 @@ namespace pagoda::avx2 {
 void QuantizeActs(const float* x, const cpu::QuantizedActs& qa, int64_t m_begin, int64_t m_end);
 void QMatMulRange(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y, int64_t y_stride,
                   int64_t n_begin, int64_t n_end);
-// kQ4_0x8 weights (qmatmul_x8_avx2.cc).
+// kQ4_0x8 and kQ8_0x8 weights (qmatmul_x8_avx2.cc).
 void QMatMulQ4_0x8Range(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y,
+                        int64_t y_stride, int64_t n_begin, int64_t n_end);
+void QMatMulQ8_0x8Range(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y,
                         int64_t y_stride, int64_t n_begin, int64_t n_end);
 // The K-quant part of QMatMulRange.
 void QMatMulRangeKQuant(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y,

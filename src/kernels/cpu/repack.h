@@ -1,14 +1,16 @@
 // The row-interleaved layouts and the conversions between them and the
-// file's rows: Q4_0 by eight (WeightLayout::kQ4_0x8), and the plain float
-// types F32/F16/BF16 by eight (WeightLayout::kFloatX8, below).
+// file's rows: Q4_0 and Q8_0 by eight (WeightLayout::kQ4_0x8, kQ8_0x8),
+// and the plain float types F32/F16/BF16 by eight (WeightLayout::kFloatX8,
+// below).
 //
-// Why: batch-1 decode of a Q4_0 model is bound by the integer-dot kernel's
-// instruction count, not by memory (the file-order kernel streams weights
-// well below what the machine reads). With eight rows' blocks side by side,
-// one 32-byte load feeds eight rows, one vcvtph2ps widens their eight
-// scales, and one vector accumulator holds eight outputs, so no horizontal
-// sums are left (llama.cpp repacks Q4_0 the same way, "Q4_0_8_8", on AVX2
-// CPUs). The model loader repacks at load time (model/weight_repack.h).
+// Why: batch-1 decode of a Q4_0 or Q8_0 model is bound by the integer-dot
+// kernel's instruction count, not by memory (the file-order kernels stream
+// weights well below what the machine reads: Q8_0 at ~50-60%). With eight
+// rows' blocks side by side, one 32-byte load feeds eight rows, one
+// vcvtph2ps widens their eight scales, and one vector accumulator holds
+// eight outputs, so no horizontal sums are left (llama.cpp repacks Q4_0 the
+// same way, "Q4_0_8_8", on AVX2 CPUs). The model loader repacks at load
+// time (model/weight_repack.h).
 //
 // Layout, for a Q4_0 matrix of `rows` (a multiple of 8) x `cols` (a
 // multiple of 32), blocks = cols / 32:
@@ -23,6 +25,15 @@
 // the file's (rows * cols / 32 * 18 bytes); a kQ4_0x8 WeightMatrix keeps
 // row_bytes = the Q4_0 row size (cols / 32 * 18), which is not a stride:
 // rows * row_bytes is still the matrix's size.
+//
+// kQ8_0x8 is the same arrangement for Q8_0's 32 signed bytes per block:
+//   group g starts at g * blocks * 272 bytes; block b at b * 272 holds
+//     bytes   0 ..  15: the eight rows' fp16 scales d, row r at bytes 2r, 2r+1;
+//     bytes  16 .. 271: eight chunks of 32 bytes; chunk j (bytes 16 + 32j ..)
+//       holds, in its 32-bit lane r, row r's qs bytes 4j .. 4j+3 (its
+//       elements 4j .. 4j+3) of block b.
+// 272 = 8 x 34, so the size is the file's, and row_bytes stays the Q8_0
+// row size (cols / 32 * 34), not a stride, as for kQ4_0x8.
 //
 // Pure functions over caller-owned memory: thread-safe.
 #pragma once
@@ -46,6 +57,14 @@ inline size_t Q4_0x8GroupBytes(int64_t cols) {
   return static_cast<size_t>(cols / 32) * kQ4_0x8BlockBytes;
 }
 
+constexpr int kQ8_0x8Rows = 8;
+constexpr size_t kQ8_0x8BlockBytes = 272;  // 8 scales + 8 x 32 int8 bytes
+
+// Bytes of a group of eight rows (= 8 * the Q8_0 row size).
+inline size_t Q8_0x8GroupBytes(int64_t cols) {
+  return static_cast<size_t>(cols / 32) * kQ8_0x8BlockBytes;
+}
+
 // Writes w (kRows, CanRepackQ4_0x8) into dst (w.rows * w.row_bytes bytes)
 // in the kQ4_0x8 layout and returns the matrix that reads it.
 WeightMatrix RepackQ4_0x8(const WeightMatrix& w, uint8_t* dst);
@@ -53,6 +72,11 @@ WeightMatrix RepackQ4_0x8(const WeightMatrix& w, uint8_t* dst);
 // The exact inverse: writes the kQ4_0x8 matrix w back as file-order Q4_0
 // rows into dst (w.rows * w.row_bytes bytes) and returns that matrix.
 WeightMatrix UnpackQ4_0x8(const WeightMatrix& w, uint8_t* dst);
+
+// As CanRepackQ4_0x8 / RepackQ4_0x8 / UnpackQ4_0x8, for Q8_0 and kQ8_0x8.
+bool CanRepackQ8_0x8(const WeightMatrix& w);
+WeightMatrix RepackQ8_0x8(const WeightMatrix& w, uint8_t* dst);
+WeightMatrix UnpackQ8_0x8(const WeightMatrix& w, uint8_t* dst);
 
 // kFloatX8: F32, F16 or BF16 rows side by side in groups of eight, eight
 // elements at a time. Why: batch-1 decode of these types is bound by
@@ -109,8 +133,8 @@ inline const uint8_t* FloatX8Chunk(const WeightMatrix& w, int64_t n, int64_t j) 
 WeightMatrix RepackFloatX8(const WeightMatrix& w, uint8_t* dst);
 WeightMatrix UnpackFloatX8(const WeightMatrix& w, uint8_t* dst);
 
-// Either repacking, whichever applies to w (kQ4_0x8 for Q4_0, kFloatX8 for
-// F32/F16/BF16); CanRepack says whether one does.
+// Any repacking, whichever applies to w (kQ4_0x8 for Q4_0, kQ8_0x8 for
+// Q8_0, kFloatX8 for F32/F16/BF16); CanRepack says whether one does.
 bool CanRepack(const WeightMatrix& w);
 WeightMatrix Repack(const WeightMatrix& w, uint8_t* dst);
 
