@@ -67,6 +67,9 @@ inline __m256i Broadcast4(const int8_t* p) {
 // nibbles' + 8 back off.
 struct Q4_0x8 {
   static constexpr size_t kBlockBytes = cpu::kQ4_0x8BlockBytes;
+  // Decode: one group per tile, its blocks prefetched two groups ahead
+  // (see the tile shapes below).
+  static constexpr int kDecodeAhead = 2;
   template <int G, int R>
   static void Dots(const uint8_t* const* groups, const X8Rows& x, int64_t b, __m256i (&dot)[G][R]) {
     const __m256i low4 = _mm256_set1_epi8(0x0f);
@@ -116,6 +119,8 @@ struct Q4_0x8 {
 // elements) and the eight chunks add in int32 (|D_b| <= 32 x 128 x 127).
 struct Q8_0x8 {
   static constexpr size_t kBlockBytes = cpu::kQ8_0x8BlockBytes;
+  // Decode: one group per tile and no software prefetch (below).
+  static constexpr int kDecodeAhead = 0;
   template <int G, int R>
   static void Dots(const uint8_t* const* groups, const X8Rows& x, int64_t b, __m256i (&dot)[G][R]) {
     const __m256i ones = _mm256_set1_epi16(1);
@@ -200,9 +205,10 @@ struct X8Job {
 };
 
 // One x row (decode): G groups per tile share each x broadcast, and each
-// tile prefetches the groups `ahead` tiles further on, block by block (the
-// hardware prefetcher alone does not keep G interleaved streams fed:
-// measured without it, decode ran at half the speed).
+// tile prefetches the groups `ahead` tiles further on, block by block, when
+// `ahead` > 0 (the hardware prefetcher alone does not keep G > 1
+// interleaved streams fed: measured without it, two groups per tile ran at
+// half the speed).
 template <class K, int G>
 void Decode(const X8Job& job, int64_t g_begin, int64_t g_end, int ahead) {
   const X8Rows x = RowsAt(*job.qa, 0, 1);
@@ -222,14 +228,20 @@ void Decode(const X8Job& job, int64_t g_begin, int64_t g_end, int ahead) {
   }
 }
 
-// Tile shapes, as measured on the 2-core Zen 4 EPYC (decode: two groups per
-// tile, prefetching two tiles ahead; batches: one group against four x rows;
-// other shapes measured the same within the noise). Measured with kQ4_0x8;
-// kQ8_0x8 takes the same shapes, not measured on their own; its tiles fit
-// the 16 registers too (G x R accumulators and as many int32 dots, G weight
-// chunks and their |w|, the x broadcast, the ones: at most 12).
-constexpr int kDecodeGroups = 2;
-constexpr int kDecodeAhead = 2;
+// Tile shapes, as measured on the 2-core Zen 4 EPYC. Decode: one group per
+// tile, so a thread's slice is a single contiguous stream. Over the
+// benchmark model's 24 layers of products, alternated in one process with
+// a read probe (fractions of the probe, fast / slow memory): kQ8_0x8 84% /
+// 96% without software prefetch, 62% / 86% prefetching two groups ahead,
+// 65% / 87% with two groups per tile prefetching two tiles ahead (the
+// earlier shape, from kQ4_0x8), 51% / 79% with two groups and no prefetch;
+// kQ4_0x8, which spends more instructions per byte, 67% / 87% with one
+// group prefetching two ahead, 61% / 89% without prefetch, 65% / 82% with
+// the earlier shape. Batches: one group against four x rows (other shapes
+// measured the same within the noise, with kQ4_0x8; kQ8_0x8 takes them
+// too). Every tile fits the 16 registers (G x R accumulators and as many
+// int32 dots, G weight chunks and their |w|, the x broadcast, the ones: at
+// most 12).
 constexpr int kBatchGroups = 1;
 constexpr int kBatchRows = 4;
 
@@ -271,7 +283,7 @@ void RunX8(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y, int64_
                   y_stride, n_begin, w.rows / kRows};
   const int64_t g_begin = n_begin / kRows, g_end = n_end / kRows;
   if (qa.num_rows == 1) {
-    Decode<K, kDecodeGroups>(job, g_begin, g_end, kDecodeAhead);
+    Decode<K, 1>(job, g_begin, g_end, K::kDecodeAhead);
   } else {
     Batch<K, kBatchGroups, kBatchRows>(job, g_begin, g_end);
   }
