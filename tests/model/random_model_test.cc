@@ -21,6 +21,19 @@
 namespace pagoda {
 namespace {
 
+// A small Llama whose lm_head rows are a multiple of 8, so the loader
+// repacks lm_head too.
+RandomModelSpec SmallSpec(DType dtype) {
+  RandomModelSpec spec;
+  spec.vocab_size = 304;
+  spec.hidden_size = 64;
+  spec.intermediate_size = 96;
+  spec.num_heads = 4;
+  spec.num_kv_heads = 2;
+  spec.dtype = dtype;
+  return spec;
+}
+
 std::vector<float> Row(const WeightMatrix& w, int64_t r) {
   std::vector<float> out(static_cast<size_t>(w.cols));
   GetRow(w, r, out.data());
@@ -93,13 +106,7 @@ namespace {
 // it.
 TEST(RandomModelTest, FloatWeightsRepackedByEightReadBackAsInTheFile) {
   const std::string dir = testing::MakeTempDir("random_model_x8");
-  RandomModelSpec spec;
-  spec.vocab_size = 304;  // a multiple of 8: lm_head is repacked too
-  spec.hidden_size = 64;
-  spec.intermediate_size = 96;
-  spec.num_heads = 4;
-  spec.num_kv_heads = 2;
-  spec.dtype = DType::kF16;
+  const RandomModelSpec spec = SmallSpec(DType::kF16);
   ASSERT_TRUE(WriteRandomGguf(spec, dir + "/m.gguf").ok());
   ASSERT_TRUE(WriteRandomHf(spec, dir + "/hf").ok());
   auto gguf = Model::Load(dir + "/m.gguf");
@@ -126,12 +133,6 @@ TEST(RandomModelTest, FloatWeightsRepackedByEightReadBackAsInTheFile) {
   }
 }
 
-}  // namespace
-}  // namespace pagoda
-
-namespace pagoda {
-namespace {
-
 // Q4_0 and Q8_0 MatMul weights are repacked by eight rows (kQ4_0x8,
 // kQ8_0x8), lm_head too when it is its own matrix; the embedding table and
 // a tied lm_head (that same tensor, read by rows) stay in file order.
@@ -141,11 +142,7 @@ TEST(RandomModelTest, BlockWeightsRepackedByEight) {
   for (DType t : {DType::kQ4_0, DType::kQ8_0}) {
     const WeightLayout x8 = t == DType::kQ4_0 ? WeightLayout::kQ4_0x8 : WeightLayout::kQ8_0x8;
     for (bool tied : {false, true}) {
-      RandomModelSpec spec;
-      spec.vocab_size = 304;  // a multiple of 8
-      spec.hidden_size = 64;
-      spec.intermediate_size = 96;
-      spec.dtype = t;
+      RandomModelSpec spec = SmallSpec(t);
       spec.tie_word_embeddings = tied;
       const std::string path = dir + "/" + std::string(DTypeName(t)) + (tied ? "-tied" : "") + ".gguf";
       ASSERT_TRUE(WriteRandomGguf(spec, path).ok());
