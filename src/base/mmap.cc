@@ -43,4 +43,25 @@ MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
+namespace {
+size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
+}  // namespace
+
+StatusOr<std::shared_ptr<AnonymousMemory>> AnonymousMemory::Allocate(size_t bytes) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  const size_t size = RoundUp(bytes, kHuge) + kHuge;
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    return Internal("mmap of " + std::to_string(size) + " anonymous bytes failed: " + std::strerror(errno));
+  }
+  auto m = std::shared_ptr<AnonymousMemory>(new AnonymousMemory(p, size));
+  m->aligned_ = reinterpret_cast<uint8_t*>(RoundUp(reinterpret_cast<uintptr_t>(p), kHuge));
+#ifdef MADV_HUGEPAGE
+  ::madvise(m->aligned_, RoundUp(bytes, kHuge), MADV_HUGEPAGE);  // a hint: failure is harmless
+#endif
+  return m;
+}
+
+AnonymousMemory::~AnonymousMemory() { ::munmap(base_, size_); }
+
 }  // namespace pagoda

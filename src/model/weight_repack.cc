@@ -35,39 +35,6 @@ std::vector<WeightMatrix*> Candidates(ModelWeights* w) {
 
 size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
-// An anonymous read-write mapping, unmapped when the last owner goes.
-class AnonymousMemory {
- public:
-  static StatusOr<std::shared_ptr<AnonymousMemory>> Allocate(size_t bytes) {
-    // 2 MiB alignment lets transparent huge pages back the whole range:
-    // decode streams it end to end every token, and 4 KiB pages would cost
-    // a TLB miss every 4 KiB.
-    constexpr size_t kHuge = size_t{2} << 20;
-    const size_t size = RoundUp(bytes, kHuge) + kHuge;
-    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
-      return Internal(std::string("repacking weights: mmap of ") + std::to_string(size) +
-                      " bytes failed: " + std::strerror(errno));
-    }
-    auto m = std::shared_ptr<AnonymousMemory>(new AnonymousMemory(p, size));
-    m->aligned_ = reinterpret_cast<uint8_t*>(RoundUp(reinterpret_cast<uintptr_t>(p), kHuge));
-#ifdef MADV_HUGEPAGE
-    ::madvise(m->aligned_, RoundUp(bytes, kHuge), MADV_HUGEPAGE);  // a hint: failure is harmless
-#endif
-    return m;
-  }
-  ~AnonymousMemory() { ::munmap(base_, size_); }
-  AnonymousMemory(const AnonymousMemory&) = delete;
-  AnonymousMemory& operator=(const AnonymousMemory&) = delete;
-  uint8_t* data() const { return aligned_; }
-
- private:
-  AnonymousMemory(void* base, size_t size) : base_(base), size_(size) {}
-  void* base_;
-  size_t size_;
-  uint8_t* aligned_ = nullptr;
-};
-
 // Drops the whole pages of [begin, begin + n) from this process, if the
 // range lies inside one of the read-only file mappings (later reads would
 // fault them back in from the file; nothing reads them again).
@@ -90,7 +57,9 @@ Status RepackWeights(ModelWeights* weights, const std::vector<const MappedFile*>
   // One arena for all of them, each matrix 64-byte aligned.
   size_t total = 0;
   for (const WeightMatrix* m : todo) total += RoundUp(m->rows * m->row_bytes, 64);
-  ASSIGN_OR_RETURN(std::shared_ptr<AnonymousMemory> arena, AnonymousMemory::Allocate(total));
+  StatusOr<std::shared_ptr<AnonymousMemory>> allocated = AnonymousMemory::Allocate(total);
+  if (!allocated.ok()) return Internal("repacking weights: " + allocated.status().message());
+  std::shared_ptr<AnonymousMemory> arena = std::move(*allocated);
   size_t offset = 0;
   for (WeightMatrix* m : todo) {
     const size_t bytes = m->rows * m->row_bytes;
