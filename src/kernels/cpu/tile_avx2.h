@@ -16,11 +16,13 @@
 // Scalar(row, k) for the k % 8 tail of unblocked formats. Pure functions:
 // thread-safe.
 //
-// kGroup is how many rows sit side by side, block by block: 1 for file
-// order (a row's blocks are kBlockBytes apart), 8 for the kFloatX8 layout
-// (kernels/cpu/repack.h: a row's blocks are 8 * kBlockBytes apart, and row
-// r of a group starts r * kBlockBytes into it). Only the addressing changes:
-// the arithmetic, and so every bit of y, is the same in both.
+// Accumulate's kGroup is how many rows sit side by side, block by block: 1
+// for file order (a row's blocks are kBlockBytes apart; Tile), 8 for the
+// kFloatX8 layout (kernels/cpu/repack.h: inside a 1024-column panel a
+// row's blocks are 8 * kBlockBytes apart, and row r of a group starts
+// r * kBlockBytes into it; X8Tile and DecodeGroups walk the panels and
+// keep the accumulators across them). Only the addressing changes: the
+// arithmetic, and so every bit of y, is the same in both.
 #pragma once
 
 #include <immintrin.h>
