@@ -71,10 +71,10 @@ int64_t WeightBytesPerStep(const Model& m) {
   return bytes;
 }
 
-double ProbeWeightsReadBandwidth(ThreadPool* pool, const Model& m) {
+double ProbeWeightsReadBandwidth(ThreadPool* pool, const Model& m, int passes) {
   std::vector<cpu::ByteRange> ranges;
   for (const WeightMatrix* w : StepMatrices(m)) ranges.push_back({w->data, static_cast<size_t>(MatrixBytes(*w))});
-  return cpu::MeasureReadBandwidthOf(pool, ranges).best_gb_s;
+  return cpu::MeasureReadBandwidthOf(pool, ranges, passes).best_gb_s;
 }
 
 RunStats Summarize(const std::vector<double>& v) {

@@ -31,9 +31,9 @@ double FileMib(const std::string& path);
 // (0 when mib is 0).
 double ProbeReadBandwidth(ThreadPool* pool, int mib);
 
-// Best pass of streaming the model's own layer and output matrices (the
-// bytes decode reads, where they live), GB/s.
-double ProbeWeightsReadBandwidth(ThreadPool* pool, const Model& m);
+// Best of `passes` passes streaming the model's own layer and output
+// matrices (the bytes decode reads, where they live), GB/s.
+double ProbeWeightsReadBandwidth(ThreadPool* pool, const Model& m, int passes = 5);
 
 // Bytes of weights one forward step reads whatever its batch: every layer
 // matrix and the output matrix (the embedding contributes one row per

@@ -120,12 +120,14 @@ TEST(CliTest, MkmodelBothFormatsGenerate) {
     EXPECT_EQ(r.code, 0) << m << ": " << r.err;
     EXPECT_FALSE(r.out.empty()) << m;
   }
-  Result bench = RunPagoda("bench latency --model " + dir + "/m.gguf --input-len 16 --output-len 4 --batch-size 2 --json");
+  Result bench = RunPagoda("bench latency --model " + dir + "/m.gguf --input-len 16 --output-len 4 --batch-size 2 "
+                           "--probe-every 0 --json");
   ASSERT_EQ(bench.code, 0) << bench.err;
   auto j = nlohmann::json::parse(bench.out);
   EXPECT_GT(j["prefill_tokens_per_s"].get<double>(), 0);
   EXPECT_GT(j["decode_tokens_per_s"].get<double>(), 0);
   EXPECT_GT(j["peak_rss_mib"].get<double>(), 0);
+  EXPECT_TRUE(j["decode_segment_fractions"].empty());  // --probe-every 0: no probes during decode
 }
 
 // bench latency runs GGUF files that other tools made, not only mkmodel's:
@@ -134,13 +136,20 @@ TEST(CliTest, BenchLatencyRunsAForeignGguf) {
   const std::string model = "stories260K/stories260K.gguf";
   if (!HaveSharedModel(model)) GTEST_SKIP() << "needs " << SharedModelPath(model);
   Result r = RunPagoda("bench latency --model " + SharedModelPath(model) +
-                       " --input-len 32 --output-len 16 --batch-size 2 --threads 2 --bandwidth-mib 16 --json");
+                       " --input-len 32 --output-len 16 --batch-size 2 --threads 2 --bandwidth-mib 16 "
+                       "--probe-every 4 --json");
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_GT(j["prefill_tokens_per_s"].get<double>(), 0);
   EXPECT_GT(j["decode_tokens_per_s"].get<double>(), 0);
   EXPECT_GT(j["read_bandwidth_gb_s"].get<double>(), 0);
+  EXPECT_GT(j["read_bandwidth_one_thread_gb_s"].get<double>(), 0);
   EXPECT_GT(j["decode_bandwidth_fraction"].get<double>(), 0);
+  // 15 decode steps after the first token, probed every 4: segments of
+  // 4, 4, 4 and 3 steps, each with a fraction of its probes' speed.
+  ASSERT_EQ(j["decode_segment_fractions"].size(), 4u);
+  for (const auto& f : j["decode_segment_fractions"]) EXPECT_GT(f.get<double>(), 0);
+  EXPECT_LE(j["decode_paired_segments"].get<int>(), 4);
   EXPECT_EQ(j["kv_cache_dtype"], "float32");  // auto: every matrix is F32
   // Five layers (dim 64, grouped K/V, FFN 172) and the 512 x 64 output
   // matrix, all F32: the per-step weight bytes are the file's matrices,
