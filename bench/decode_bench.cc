@@ -235,6 +235,7 @@ BENCHMARK_CAPTURE(BM_DecodeStream, q8_0x8, DType::kQ8_0, true)->UseRealTime()->M
 BENCHMARK_CAPTURE(BM_DecodeStream, q4_0, DType::kQ4_0)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeStream, q4_0x8, DType::kQ4_0, true)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeStream, q4_k, DType::kQ4_K)->UseRealTime()->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_DecodeStream, q5_k, DType::kQ5_K)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeStream, q6_k, DType::kQ6_K)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeLayers, f16, DType::kF16)->UseRealTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_DecodeLayers, f16x8, DType::kF16, true)->UseRealTime()->MinTime(1.0);

@@ -45,7 +45,7 @@ std::unique_ptr<Fixture> Make(DType dtype, Shape s, int64_t rows, bool x8) {
   std::vector<float> row(s.k);
   for (int64_t r = 0; r < s.n; ++r) {
     for (float& v : row) v = dist(rng);
-    if (dtype == DType::kQ4_K || dtype == DType::kQ6_K) {
+    if (dtype == DType::kQ4_K || dtype == DType::kQ5_K || dtype == DType::kQ6_K) {
       // No K-quant quantizer: random bytes with a sane fp16 scale.
       uint8_t* p = f->bytes.data() + r * row_bytes;
       for (size_t i = 0; i < row_bytes; ++i) p[i] = static_cast<uint8_t>(rng());
@@ -53,7 +53,7 @@ std::unique_ptr<Fixture> Make(DType dtype, Shape s, int64_t rows, bool x8) {
         uint8_t* blk = p + b * info.block_bytes;
         const uint16_t d = 0x1c00;  // 2^-8
         std::memcpy(blk + (dtype == DType::kQ6_K ? 208 : 0), &d, 2);
-        if (dtype == DType::kQ4_K) std::memcpy(blk + 2, &d, 2);
+        if (dtype == DType::kQ4_K || dtype == DType::kQ5_K) std::memcpy(blk + 2, &d, 2);  // dmin
       }
     } else {
       QuantizeRow(dtype, row.data(), f->bytes.data() + r * row_bytes, s.k);
@@ -130,11 +130,14 @@ BENCHMARK_CAPTURE(BM_MatMul, q8_0x8, DType::kQ8_0, Path::kSelected, true)->Apply
 BENCHMARK_CAPTURE(BM_MatMul, q4_0, DType::kQ4_0, Path::kSelected)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, q4_0x8, DType::kQ4_0, Path::kSelected, true)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, q4_k, DType::kQ4_K, Path::kSelected)->Apply(Args);
+BENCHMARK_CAPTURE(BM_MatMul, q5_k, DType::kQ5_K, Path::kSelected)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, q6_k, DType::kQ6_K, Path::kSelected)->Apply(Args);
+BENCHMARK_CAPTURE(BM_MatMul, bf16x8, DType::kBF16, Path::kSelected, true)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, f16_portable, DType::kF16, Path::kPortable)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, q4_0_portable, DType::kQ4_0, Path::kPortable)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, q4_0x8_portable, DType::kQ4_0, Path::kPortable, true)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, q8_0x8_portable, DType::kQ8_0, Path::kPortable, true)->Apply(Args);
+BENCHMARK_CAPTURE(BM_MatMul, q4_k_portable, DType::kQ4_K, Path::kPortable)->Apply(Args);
 
 }  // namespace
 }  // namespace pagoda
