@@ -15,6 +15,7 @@
 #include "kernel_test_util.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/reference.h"
+#include "kernels/cpu/vec.h"
 
 namespace pagoda {
 namespace {
@@ -125,6 +126,22 @@ TEST(OpsTest, SiluMul) {
         EXPECT_NEAR(out[i], ref[i], 1e-6f * (1.0f + std::fabs(ref[i])));
       }
     }
+  }
+}
+
+// The MLP activation's two paths give the same bits (vec.h's contract), on
+// lengths that are not multiples of the vector and on arguments where exp
+// saturates (|g| up to 100) or g is 0.
+TEST(OpsTest, SiluMulPathsGiveTheSameBits) {
+  if (!cpu::CpuSupportsAvx2()) GTEST_SKIP() << "this CPU has no AVX2 path to compare";
+  for (int64_t n : {1, 7, 8, 9, 31, 1000, 4864}) {
+    std::vector<float> g = RandomFloats(static_cast<uint32_t>(n), n, -100, 100);
+    const std::vector<float> u = RandomFloats(static_cast<uint32_t>(n + 1), n, -4, 4);
+    g[0] = 0.0f;
+    std::vector<float> portable(static_cast<size_t>(n)), avx2(static_cast<size_t>(n));
+    cpu::SiluMulPortable(g.data(), u.data(), portable.data(), n);
+    avx2::SiluMul(g.data(), u.data(), avx2.data(), n);
+    EXPECT_EQ(0, std::memcmp(portable.data(), avx2.data(), portable.size() * sizeof(float))) << "n = " << n;
   }
 }
 
