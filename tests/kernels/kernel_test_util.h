@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -161,6 +162,17 @@ inline std::vector<float> TermMagnitudes(DType t, const uint8_t* row, int64_t co
 inline std::vector<cpu::Isa> TestableIsas() {
   std::vector<cpu::Isa> isas = {cpu::Isa::kPortable};
   if (cpu::CpuSupportsAvx2()) isas.push_back(cpu::Isa::kAvx2);
+  // Only the repacked Q4_0 / Q8_0 products differ from kAvx2 here; every
+  // test over the ISAs runs them too.
+  if (cpu::CpuSupportsAvx512Vnni()) {
+    isas.push_back(cpu::Isa::kAvx512Vnni);
+  } else {
+    static const bool noted = [] {
+      std::fprintf(stderr, "[ note ] this CPU has no AVX-512 VNNI: those kernels are not tested here\n");
+      return true;
+    }();
+    (void)noted;
+  }
   return isas;
 }
 

@@ -24,13 +24,21 @@ using testing::RandomFloats;
 
 TEST(OpsTest, KernelIsaNamesTheSelectedPath) {
   const std::string isa = KernelIsa();
-  EXPECT_TRUE(isa == "avx2" || isa == "portable") << isa;
+  EXPECT_TRUE(isa == "avx512vnni" || isa == "avx2" || isa == "portable") << isa;
   const char* force = std::getenv("PAGODA_FORCE_PORTABLE");
   if (force != nullptr && std::string(force) == "1") {
     EXPECT_EQ(isa, "portable");
   }
   if (!cpu::CpuSupportsAvx2()) {
     EXPECT_EQ(isa, "portable");
+  }
+  const char* avx2 = std::getenv("PAGODA_FORCE_AVX2");
+  const bool forced = (force != nullptr && std::string(force) == "1") || (avx2 != nullptr && std::string(avx2) == "1");
+  if (cpu::CpuSupportsAvx512Vnni() && !forced) {
+    EXPECT_EQ(isa, "avx512vnni");
+  }
+  if (!cpu::CpuSupportsAvx512Vnni()) {
+    EXPECT_NE(isa, "avx512vnni");
   }
 }
 

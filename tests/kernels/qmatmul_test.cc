@@ -65,7 +65,7 @@ std::vector<float> AwkwardRows(int64_t rows, int64_t cols, uint32_t seed) {
 QuantizedActs QuantizeOn(Isa isa, ActBuffer& buf, ActFormat f, const std::vector<float>& x,
                          int64_t rows, int64_t cols) {
   const QuantizedActs qa = buf.Reset(f, rows, cols);
-  if (isa == Isa::kAvx2) {
+  if (cpu::UsesAvx2(isa)) {
     avx2::QuantizeActs(x.data(), qa, 0, rows);
   } else {
     cpu::QuantizeActsPortable(x.data(), qa, 0, rows);

@@ -239,7 +239,7 @@ TEST(QMatMulX8Test, QuantizerKeepsEightTimesTheBlockSums) {
   for (Isa isa : testing::TestableIsas()) {
     cpu::ActBuffer buf;
     const cpu::QuantizedActs qa = buf.Reset(cpu::ActFormat::kBlock32, rows, cols);
-    if (isa == Isa::kAvx2) {
+    if (cpu::UsesAvx2(isa)) {
       avx2::QuantizeActs(x.data(), qa, 0, rows);
     } else {
       cpu::QuantizeActsPortable(x.data(), qa, 0, rows);

@@ -82,7 +82,7 @@ void PagedAttentionOn(Isa isa, const float* q, const T* k_cache, const T* v_cach
   const int tokens_per_tile = std::max(1, kMaxTileQueries / group);
   // The AVX2 tile wants whole 8-float vectors of head_dim (every real model
   // has them); other sizes take the portable tile, which gives the same bits.
-  const bool avx2 = isa == Isa::kAvx2 && head_dim % 8 == 0 && head_dim <= 512;
+  const bool avx2 = UsesAvx2(isa) && head_dim % 8 == 0 && head_dim <= 512;
 
   // Tiles ordered sequence, kv head, tokens: the pool's contiguous split
   // then hands each thread whole kv heads of a prompt, which balances the
@@ -150,7 +150,7 @@ void WriteKvCacheOn(Isa isa, const float* k, const float* v, const int64_t* slot
   auto store = [&](const float* src, T* dst, int64_t n) {
     if constexpr (std::is_same_v<T, float>) {
       std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
-    } else if (isa == Isa::kAvx2) {
+    } else if (UsesAvx2(isa)) {
       avx2::RoundToFp16(src, dst, n);
     } else {
       for (int64_t i = 0; i < n; ++i) dst[i] = F32ToFp16(src[i]);

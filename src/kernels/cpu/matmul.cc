@@ -78,7 +78,7 @@ QuantizedActs Quantize(Isa isa, ActFormat f, const float* x, int64_t rows, int64
                        ThreadPool* pool) {
   const QuantizedActs qa = BufferFor(f).Reset(f, rows, cols);
   auto run = [&](int64_t b, int64_t e) {
-    if (isa == Isa::kAvx2) {
+    if (UsesAvx2(isa)) {
       avx2::QuantizeActs(x, qa, b, e);
     } else {
       QuantizeActsPortable(x, qa, b, e);
@@ -128,24 +128,28 @@ void Prepare(Isa isa, const WeightMatrix* ws, int count, const float* x, int64_t
 void RunRange(Isa isa, const WeightMatrix& w, const Operand& op, const float* x, int64_t rows,
               float* y, int64_t y_stride, int64_t n_begin, int64_t n_end) {
   if (w.layout == WeightLayout::kQ4_0x8) {
-    if (isa == Isa::kAvx2) {
+    if (isa == Isa::kAvx512Vnni) {
+      vnni::QMatMulQ4_0x8Range(w, op.qa, y, y_stride, n_begin, n_end);
+    } else if (isa == Isa::kAvx2) {
       avx2::QMatMulQ4_0x8Range(w, op.qa, y, y_stride, n_begin, n_end);
     } else {
       QMatMulQ4_0x8RangePortable(w, op.qa, y, y_stride, n_begin, n_end);
     }
   } else if (w.layout == WeightLayout::kQ8_0x8) {
-    if (isa == Isa::kAvx2) {
+    if (isa == Isa::kAvx512Vnni) {
+      vnni::QMatMulQ8_0x8Range(w, op.qa, y, y_stride, n_begin, n_end);
+    } else if (isa == Isa::kAvx2) {
       avx2::QMatMulQ8_0x8Range(w, op.qa, y, y_stride, n_begin, n_end);
     } else {
       QMatMulQ8_0x8RangePortable(w, op.qa, y, y_stride, n_begin, n_end);
     }
   } else if (op.format != ActFormat::kFloat) {
-    if (isa == Isa::kAvx2) {
+    if (UsesAvx2(isa)) {
       avx2::QMatMulRange(w, op.qa, y, y_stride, n_begin, n_end);
     } else {
       QMatMulRangePortable(w, op.qa, y, y_stride, n_begin, n_end);
     }
-  } else if (isa != Isa::kAvx2 || !avx2::MatMulRange(w, x, rows, y, y_stride, n_begin, n_end)) {
+  } else if (!UsesAvx2(isa) || !avx2::MatMulRange(w, x, rows, y, y_stride, n_begin, n_end)) {
     MatMulRangePortable(w, x, rows, y, y_stride, n_begin, n_end);
   }
 }
@@ -270,7 +274,7 @@ void MatMulSiluMulOn(Isa isa, const WeightMatrix& gate, const WeightMatrix& up, 
         const float* gm = g.data() + m * cw;
         const float* um = u.data() + m * cw;
         float* o = out + m * f + c0;
-        if (isa == Isa::kAvx2) {
+        if (UsesAvx2(isa)) {
           avx2::SiluMul(gm, um, o, cw);
         } else {
           SiluMulPortable(gm, um, o, cw);

@@ -11,7 +11,7 @@
 namespace pagoda::cpu {
 
 // The ops of kernels/ops.h on the given path (kAvx2 only where
-// CpuSupportsAvx2()).
+// CpuSupportsAvx2(), kAvx512Vnni only where CpuSupportsAvx512Vnni()).
 void MatMulOn(Isa isa, const WeightMatrix& w, const float* x, int64_t num_rows, float* y,
               ThreadPool* pool);
 void MatMulManyOn(Isa isa, const WeightMatrix* ws, int count, const float* x, int64_t num_rows,

@@ -84,7 +84,7 @@ void Rope(float* x, const int32_t* positions, int64_t num_tokens, int num_heads,
 }
 
 void SiluMul(const float* gate_up, int64_t num_rows, int64_t n, float* out) {
-  const bool avx2 = cpu::SelectedIsa() == cpu::Isa::kAvx2;
+  const bool avx2 = cpu::UsesAvx2(cpu::SelectedIsa());
   for (int64_t r = 0; r < num_rows; ++r) {
     const float* g = gate_up + r * 2 * n;
     if (avx2) {

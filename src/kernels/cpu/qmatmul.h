@@ -153,3 +153,15 @@ void QMatMulRangeKQuant(const WeightMatrix& w, const cpu::QuantizedActs& qa, flo
                         int64_t y_stride, int64_t n_begin, int64_t n_end);
 
 }  // namespace pagoda::avx2
+
+namespace pagoda::vnni {
+
+// kQ4_0x8 and kQ8_0x8 weights with AVX-512 VNNI integer dots, for CPUs where
+// cpu::CpuSupportsAvx512Vnni() (qmatmul_x8_vnni.cc): the same contract and
+// the same bits as avx2's.
+void QMatMulQ4_0x8Range(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y,
+                        int64_t y_stride, int64_t n_begin, int64_t n_end);
+void QMatMulQ8_0x8Range(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y,
+                        int64_t y_stride, int64_t n_begin, int64_t n_end);
+
+}  // namespace pagoda::vnni

@@ -46,7 +46,7 @@ ReadBandwidth TimePasses(size_t bytes, int passes, F read_all) {
 }
 
 uint64_t Sum(const uint8_t* p, size_t n) {
-  return SelectedIsa() == Isa::kAvx2 ? avx2::SumWords(p, n) : SumWordsPortable(p, n);
+  return UsesAvx2(SelectedIsa()) ? avx2::SumWords(p, n) : SumWordsPortable(p, n);
 }
 
 }  // namespace
