@@ -26,8 +26,10 @@ std::vector<WeightMatrix*> Candidates(ModelWeights* w) {
       add(m);
     }
   }
-  // Tied lm_head is the embedding table, which GetRow reads in file order.
-  if (w->lm_head.data != w->embed_tokens.data) add(&w->lm_head);
+  // A tied lm_head is the embedding table too: repacked once, it serves
+  // MatMul fast and GetRow gathers its rows back (RepackWeights keeps the
+  // two views one matrix). In small models it is the largest matrix.
+  add(&w->lm_head);
   return out;
 }
 
@@ -52,6 +54,7 @@ void ReleaseFilePages(const std::vector<const MappedFile*>& files, const uint8_t
 Status RepackWeights(ModelWeights* weights, const std::vector<const MappedFile*>& files) {
   std::vector<WeightMatrix*> todo = Candidates(weights);
   if (todo.empty()) return Status::Ok();
+  const bool tied = weights->lm_head.data == weights->embed_tokens.data;
   // One arena for all of them, each matrix 64-byte aligned.
   size_t total = 0;
   for (const WeightMatrix* m : todo) total += RoundUp(m->rows * m->row_bytes, 64);
@@ -66,6 +69,7 @@ Status RepackWeights(ModelWeights* weights, const std::vector<const MappedFile*>
     ReleaseFilePages(files, source, bytes);
     offset += RoundUp(bytes, 64);
   }
+  if (tied) weights->embed_tokens = weights->lm_head;
   weights->owners.push_back(std::move(arena));
   return Status::Ok();
 }

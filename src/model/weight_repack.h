@@ -13,10 +13,12 @@
 // as a MatMul weight with whole groups of eight rows is repacked, on every
 // instruction set, so the portable and AVX2 paths read the same layout.
 // kFloatX8 leaves every bit of the products unchanged; kQ4_0x8's and
-// kQ8_0x8's arithmetic is described in kernels/cpu/qmatmul.h. Not
-// repacked: the token-embedding table (GetRow reads it row by row), lm_head
-// when it is that same tensor (tied), and every other type, which stays in
-// the file mapping.
+// kQ8_0x8's arithmetic is described in kernels/cpu/qmatmul.h. A tied
+// lm_head (the token-embedding table itself) is repacked too and the
+// embedding then reads the repacked matrix: GetRow gathers a row back into
+// the file's bytes, the same values, and it is often the model's largest
+// matrix. Not repacked: an untied embedding table (GetRow reads its rows
+// in place) and every other type, which stay in the file mapping.
 //
 // Memory: the repacked copies live in one anonymous mapping owned through
 // ModelWeights::owners. Right after each source tensor is copied, the file

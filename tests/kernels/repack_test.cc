@@ -42,6 +42,18 @@ TEST(RepackBlockX8Test, RoundTripIsExact) {
         const WeightMatrix unpacked = t.unpack(x8.view, back.data());
         EXPECT_EQ(unpacked.layout, WeightLayout::kRows);
         ASSERT_EQ(back, w.bytes) << DTypeName(t.dtype) << " " << rows << "x" << cols;
+        // One row at a time (a tied embedding's lookup): the file's bytes,
+        // and GetRow's floats are the file row's.
+        std::vector<uint8_t> row(w.view.row_bytes, 0xee);
+        std::vector<float> got(static_cast<size_t>(cols)), want(got.size());
+        for (int64_t r = 0; r < rows; ++r) {
+          cpu::X8RowBytes(x8.view, r, row.data());
+          ASSERT_EQ(0, std::memcmp(row.data(), w.bytes.data() + r * w.view.row_bytes, row.size()))
+              << DTypeName(t.dtype) << " row " << r;
+          GetRow(x8.view, r, got.data());
+          GetRow(w.view, r, want.data());
+          ASSERT_EQ(got, want) << DTypeName(t.dtype) << " row " << r;
+        }
       }
     }
   }

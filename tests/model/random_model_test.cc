@@ -134,9 +134,9 @@ TEST(RandomModelTest, FloatWeightsRepackedByEightReadBackAsInTheFile) {
 }
 
 // Q4_0 and Q8_0 MatMul weights are repacked by eight rows (kQ4_0x8,
-// kQ8_0x8), lm_head too when it is its own matrix; the embedding table and
-// a tied lm_head (that same tensor, read by rows) stay in file order.
-// Unpacked, a repacked matrix is the file's bytes.
+// kQ8_0x8), lm_head too; an untied embedding table stays in file order, a
+// tied one is the repacked lm_head, whose rows GetRow reads back as the
+// file's. Unpacked, a repacked matrix is the file's bytes.
 TEST(RandomModelTest, BlockWeightsRepackedByEight) {
   const std::string dir = testing::MakeTempDir("random_model_block_x8");
   for (DType t : {DType::kQ4_0, DType::kQ8_0}) {
@@ -149,8 +149,19 @@ TEST(RandomModelTest, BlockWeightsRepackedByEight) {
       auto model = Model::Load(path);
       ASSERT_TRUE(model.ok()) << model.status().ToString();
       const ModelWeights& w = (*model)->weights();
-      EXPECT_EQ(w.embed_tokens.layout, WeightLayout::kRows) << DTypeName(t);
-      EXPECT_EQ(w.lm_head.layout, tied ? WeightLayout::kRows : x8) << DTypeName(t);
+      EXPECT_EQ(w.embed_tokens.layout, tied ? x8 : WeightLayout::kRows) << DTypeName(t);
+      EXPECT_EQ(w.lm_head.layout, x8) << DTypeName(t);
+      if (tied) {
+        EXPECT_EQ(w.embed_tokens.data, w.lm_head.data) << "one matrix for both";
+        auto file = GgufFile::Open(path);
+        ASSERT_TRUE(file.ok());
+        const GgufTensorInfo* emb = (*file)->FindTensor("token_embd.weight");
+        ASSERT_NE(emb, nullptr);
+        const WeightMatrix in_file{t, w.embed_tokens.rows, w.embed_tokens.cols, emb->data, w.embed_tokens.row_bytes};
+        for (int64_t r : {int64_t{0}, int64_t{5}, int64_t{8}, w.embed_tokens.rows - 1}) {
+          EXPECT_EQ(Row(w.embed_tokens, r), Row(in_file, r)) << DTypeName(t) << " row " << r;
+        }
+      }
       for (const WeightMatrix* m : {&w.layers[0].q_proj, &w.layers[0].k_proj, &w.layers[0].o_proj,
                                     &w.layers[0].gate_proj, &w.layers[0].down_proj, &w.layers[1].up_proj}) {
         EXPECT_EQ(m->dtype, t);

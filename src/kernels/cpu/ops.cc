@@ -31,11 +31,16 @@ void MatMulSiluMul(const WeightMatrix& gate, const WeightMatrix& up, const float
 
 void GetRow(const WeightMatrix& w, int64_t row, float* out) {
   CHECK(row >= 0 && row < w.rows) << "GetRow: row " << row << " of " << w.rows;
-  // kFloatX8 rows are gathered chunk by chunk (the same floats). kQ4_0x8
-  // and kQ8_0x8 have no row reader: the loader never repacks a matrix that
-  // is read by rows (the embedding table), and MatMul reads them whole.
-  CHECK(w.layout != WeightLayout::kQ4_0x8) << "GetRow: Q4_0 repacked by eight";
-  CHECK(w.layout != WeightLayout::kQ8_0x8) << "GetRow: Q8_0 repacked by eight";
+  // Repacked rows (a tied embedding table is repacked with its output
+  // matrix) are gathered back into the file's bytes or floats first: the
+  // same values as reading the file.
+  if (w.layout == WeightLayout::kQ4_0x8 || w.layout == WeightLayout::kQ8_0x8) {
+    thread_local std::vector<uint8_t> bytes;
+    bytes.resize(w.row_bytes);
+    cpu::X8RowBytes(w, row, bytes.data());
+    DequantizeRow(w.dtype, bytes.data(), out, w.cols);
+    return;
+  }
   if (w.layout == WeightLayout::kFloatX8) {
     for (int64_t j = 0; j < w.cols / 8; ++j) DequantizeRow(w.dtype, cpu::FloatX8Chunk(w, row, j), out + 8 * j, 8);
     return;

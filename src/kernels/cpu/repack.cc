@@ -90,6 +90,19 @@ bool CanRepackQ8_0x8(const WeightMatrix& w) { return CanRepackX8(kQ8_0x8Format, 
 WeightMatrix RepackQ8_0x8(const WeightMatrix& w, uint8_t* dst) { return RepackX8(kQ8_0x8Format, w, dst); }
 WeightMatrix UnpackQ8_0x8(const WeightMatrix& w, uint8_t* dst) { return UnpackX8(kQ8_0x8Format, w, dst); }
 
+void X8RowBytes(const WeightMatrix& w, int64_t row, uint8_t* dst) {
+  CHECK(w.layout == WeightLayout::kQ4_0x8 || w.layout == WeightLayout::kQ8_0x8) << "X8RowBytes: not by eight";
+  CHECK(row >= 0 && row < w.rows) << "X8RowBytes: row " << row << " of " << w.rows;
+  const X8Format& f = w.layout == WeightLayout::kQ4_0x8 ? kQ4_0x8Format : kQ8_0x8Format;
+  const int64_t blocks = w.cols / 32;
+  const uint8_t* group = w.data + static_cast<size_t>(row / 8 * blocks) * f.x8_block();
+  for (int64_t b = 0; b < blocks; ++b) {
+    // MoveBlock only reads the x8 side when copying out of it.
+    MoveBlock(f, dst + b * f.file_block(), const_cast<uint8_t*>(group + b * f.x8_block()), static_cast<int>(row % 8),
+              /*to_x8=*/false);
+  }
+}
+
 namespace {
 
 // Copies row chunks between file order (rows_data) and kFloatX8 (x8_data).

@@ -78,6 +78,11 @@ bool CanRepackQ8_0x8(const WeightMatrix& w);
 WeightMatrix RepackQ8_0x8(const WeightMatrix& w, uint8_t* dst);
 WeightMatrix UnpackQ8_0x8(const WeightMatrix& w, uint8_t* dst);
 
+// Row `row` of a kQ4_0x8 or kQ8_0x8 matrix as the file had it: its
+// w.row_bytes bytes of Q4_0 / Q8_0 blocks, into dst (what GetRow reads
+// when a tied embedding table was repacked with its output matrix).
+void X8RowBytes(const WeightMatrix& w, int64_t row, uint8_t* dst);
+
 // kFloatX8: F32, F16 or BF16 rows side by side in groups of eight, eight
 // elements at a time. Why: batch-1 decode of these types is bound by
 // memory reads, and a tile over four file-order rows reads four 2-KiB
