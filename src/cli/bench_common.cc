@@ -77,6 +77,22 @@ double ProbeWeightsReadBandwidth(ThreadPool* pool, const Model& m, int passes) {
   return cpu::MeasureReadBandwidthOf(pool, ranges, passes).best_gb_s;
 }
 
+double PrefillFlops(const Model& m, int batch, int input_len) {
+  const ModelConfig& c = m.config();
+  double layer_params = 0;
+  for (const WeightMatrix* w : {&m.weights().layers[0].q_proj, &m.weights().layers[0].k_proj,
+                                &m.weights().layers[0].v_proj, &m.weights().layers[0].o_proj,
+                                &m.weights().layers[0].gate_proj, &m.weights().layers[0].up_proj,
+                                &m.weights().layers[0].down_proj}) {
+    layer_params += static_cast<double>(w->rows) * static_cast<double>(w->cols);
+  }
+  const double n = input_len;
+  const double tokens = static_cast<double>(batch) * n;
+  const double attention = 4.0 * static_cast<double>(c.q_size()) * (n * (n + 1) / 2) * batch;
+  const double lm_head = 2.0 * static_cast<double>(c.vocab_size) * static_cast<double>(c.hidden_size) * batch;
+  return static_cast<double>(c.num_layers) * (2.0 * layer_params * tokens + attention) + lm_head;
+}
+
 RunStats Summarize(const std::vector<double>& v) {
   RunStats s;
   if (v.empty()) return s;

@@ -40,6 +40,12 @@ double ProbeWeightsReadBandwidth(ThreadPool* pool, const Model& m, int passes = 
 // token, left out).
 int64_t WeightBytesPerStep(const Model& m);
 
+// Floating-point operations (multiply-adds x 2) of prefilling `batch`
+// prompts of `input_len` tokens: every prompt token through every layer
+// matrix, attention over its causal context (QK^T and PV), and the output
+// matrix for the one position per sequence that samples.
+double PrefillFlops(const Model& m, int batch, int input_len);
+
 struct RunStats {
   double mean = 0, min = 0, max = 0;
 };

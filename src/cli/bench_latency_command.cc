@@ -135,25 +135,6 @@ RunTimes RunOnce(LLMEngine& engine, const LatencyArgs& a, uint64_t seed,
   return r;
 }
 
-// Multiply-adds x 2 of one prefill: every prompt token through every layer
-// matrix, attention over its causal context (QK^T and PV), and the output
-// matrix for the one position per sequence that samples.
-double PrefillFlops(const Model& m, int batch, int input_len) {
-  const ModelConfig& c = m.config();
-  double layer_params = 0;
-  for (const WeightMatrix* w : {&m.weights().layers[0].q_proj, &m.weights().layers[0].k_proj,
-                                &m.weights().layers[0].v_proj, &m.weights().layers[0].o_proj,
-                                &m.weights().layers[0].gate_proj, &m.weights().layers[0].up_proj,
-                                &m.weights().layers[0].down_proj}) {
-    layer_params += static_cast<double>(w->rows) * static_cast<double>(w->cols);
-  }
-  const double n = input_len;
-  const double tokens = static_cast<double>(batch) * n;
-  const double attention = 4.0 * static_cast<double>(c.q_size()) * (n * (n + 1) / 2) * batch;
-  const double lm_head = 2.0 * static_cast<double>(c.vocab_size) * static_cast<double>(c.hidden_size) * batch;
-  return static_cast<double>(c.num_layers) * (2.0 * layer_params * tokens + attention) + lm_head;
-}
-
 }  // namespace
 
 CommandRun AddBenchLatencyCommand(CLI::App& app) {

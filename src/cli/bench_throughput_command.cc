@@ -48,6 +48,7 @@ struct Timing {
   double prefill_s = 0;  // steps that computed prompt tokens
   double decode_s = 0;   // the other steps
   int64_t decode_tokens = 0;  // tokens generated in those other steps
+  int64_t decode_steps = 0;
   int64_t output_tokens = 0;
 };
 
@@ -83,6 +84,7 @@ StatusOr<Timing> Run(LLMEngine& e, const std::vector<std::vector<int32_t>>& prom
     } else {
       t.decode_s += s;
       t.decode_tokens += tokens;
+      ++t.decode_steps;
     }
   }
   t.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -157,6 +159,14 @@ CommandRun AddBenchThroughputCommand(CLI::App& app) {
     const double file_mib = FileMib(cfg.model.model);
     const double kv_mib = static_cast<double>(e.kv_cache().bytes()) / (1024.0 * 1024.0);
     const double weight_gb = static_cast<double>(WeightBytesPerStep(e.model())) / 1e9;
+    // Each decode step reads the weights once, whatever its batch: the
+    // weights' read speed in decode against the probe's.
+    const double decode_weights_gb_s = t.decode_s > 0 ? weight_gb * static_cast<double>(t.decode_steps) / t.decode_s : 0;
+    const double decode_fraction = bw > 0 ? decode_weights_gb_s / bw : 0;
+    // Steps with prompt tokens may decode other sequences too: an upper
+    // bound on the prefill work's time, so a lower bound on its rate.
+    const double prefill_gflops =
+        t.prefill_s > 0 ? PrefillFlops(e.model(), a->num_prompts, a->input_len) / t.prefill_s / 1e9 : 0;
     if (a->json) {
       nlohmann::json j = {{"model", cfg.model.model}, {"input_len", a->input_len},
                           {"output_len", a->output_len}, {"num_prompts", a->num_prompts},
@@ -167,6 +177,9 @@ CommandRun AddBenchThroughputCommand(CLI::App& app) {
                           {"output_tokens_per_second", out_tok_s},
                           {"prefill_tokens_per_s", prefill_tok_s}, {"decode_tokens_per_s", decode_tok_s},
                           {"prefill_time_s", t.prefill_s}, {"decode_time_s", t.decode_s},
+                          {"prefill_gflops", prefill_gflops}, {"decode_steps", t.decode_steps},
+                          {"decode_weights_read_gb_s", decode_weights_gb_s},
+                          {"decode_bandwidth_fraction", decode_fraction},
                           {"read_bandwidth_gb_s", bw}, {"read_bandwidth_probes_gb_s", bandwidth},
                           {"weight_bytes_per_step", weight_gb * 1e9},
                           {"peak_rss_mib", rss}, {"peak_rss_reset", rss_reset},
@@ -182,10 +195,12 @@ CommandRun AddBenchThroughputCommand(CLI::App& app) {
       std::printf("read bandwidth:    %10.2f GB/s (best pass; probes:", bw);
       for (double b : bandwidth) std::printf(" %.2f", b);
       std::printf(")\n");
-      std::printf("prompt processing: %10.2f tokens/s (%.2f s of steps with prompt tokens)\n", prefill_tok_s,
-                  t.prefill_s);
-      std::printf("decode:            %10.2f tokens/s (%.2f s of decode-only steps; %.2f GB of weights per step)\n",
-                  decode_tok_s, t.decode_s, weight_gb);
+      std::printf("prompt processing: %10.2f tokens/s (%.2f s of steps with prompt tokens), %.1f GFLOP/s\n",
+                  prefill_tok_s, t.prefill_s, prefill_gflops);
+      std::printf("decode:            %10.2f tokens/s (%.2f s of %lld decode-only steps; %.2f GB of weights per step, "
+                  "read at %.2f GB/s: %.0f%% of the bandwidth limit)\n",
+                  decode_tok_s, t.decode_s, static_cast<long long>(t.decode_steps), weight_gb, decode_weights_gb_s,
+                  100 * decode_fraction);
       std::printf("peak RSS:          %10.1f MiB (model file %.1f + KV cache %.1f = %.1f MiB)\n", rss, file_mib,
                   kv_mib, file_mib + kv_mib);
       std::printf("preemptions: %lld\n", static_cast<long long>(e.num_preemptions_total()));

@@ -247,7 +247,8 @@ TEST(CliTest, BenchThroughputReportsPrefillDecodeBandwidthAndPeakRss) {
   ASSERT_EQ(r.code, 0) << r.err;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   for (const char* key : {"prefill_tokens_per_s", "decode_tokens_per_s", "read_bandwidth_gb_s", "peak_rss_mib",
-                          "prefill_time_s", "decode_time_s", "elapsed_time"}) {
+                          "prefill_time_s", "decode_time_s", "elapsed_time", "prefill_gflops",
+                          "decode_weights_read_gb_s", "decode_bandwidth_fraction"}) {
     ASSERT_TRUE(j.contains(key)) << key << " missing: " << r.out;
     EXPECT_GT(j[key].get<double>(), 0) << key;
   }
@@ -257,6 +258,12 @@ TEST(CliTest, BenchThroughputReportsPrefillDecodeBandwidthAndPeakRss) {
   EXPECT_LE(j["prefill_time_s"].get<double>() + j["decode_time_s"].get<double>(),
             j["elapsed_time"].get<double>() + 1e-6);
   EXPECT_EQ(j["total_num_tokens"], 5 * (24 + 6));
+  // Decode-only steps each read the weights once.
+  const double steps = j["decode_steps"].get<double>();
+  EXPECT_GT(steps, 0);
+  EXPECT_NEAR(j["decode_weights_read_gb_s"].get<double>(),
+              j["weight_bytes_per_step"].get<double>() * steps / j["decode_time_s"].get<double>() / 1e9,
+              1e-6 * j["decode_weights_read_gb_s"].get<double>());
   // The weights are mapped and read: the peak covers at least the file.
   EXPECT_GE(j["peak_rss_mib"].get<double>(), j["model_file_mib"].get<double>());
   Result text = RunPagoda("bench throughput --model " + dir + "/m.gguf --input-len 8 --output-len 2 --num-prompts 2 "
