@@ -10,7 +10,10 @@
 #
 # Environment: MODELS (folder of the benchmark models, made if missing;
 # default /tmp/pagoda-bench), CONFIGS (default: all, see below), EXTRA (more
-# flags for every run, e.g. "--kv-cache-dtype float32").
+# flags for every run, e.g. "--kv-cache-dtype float32"). The runs use the
+# kernels the CPU selects (each JSON object's "isa"); PAGODA_FORCE_AVX2=1
+# in the environment measures the AVX2 path on an AVX-512 CPU, as the
+# tables of docs/benchmarks.md do.
 set -euo pipefail
 build=${1:-build}
 runs=${2:-3}
