@@ -262,6 +262,33 @@ TEST_F(ParityTest, EveryArchitectureTypeAndFormatMatchesReference) {
   EXPECT_EQ(n, 2 * 3 * (3 * 2 + 2));
 }
 
+// llama.cpp's Q4_0 file shape: Q4_0 layers and a Q6_K output matrix (rows
+// of whole 256-element super-blocks, so hidden 256), whose product takes
+// 8-bit activations with one scale per 256 elements (kernels/cpu/qmatmul.h):
+// the same kind of rounding as the Q4_0 products, under the same bounds.
+TEST_F(ParityTest, Q4_0WithAQ6KOutputMatchesReference) {
+  RandomModelSpec spec;
+  spec.arch = Architecture::kLlama;
+  spec.dtype = DType::kQ4_0;
+  spec.output_dtype = DType::kQ6_K;
+  spec.vocab_size = 301;
+  spec.hidden_size = 256;
+  spec.intermediate_size = 160;
+  spec.num_layers = 2;
+  spec.num_heads = 4;
+  spec.num_kv_heads = 2;
+  spec.seed = 11;
+  const std::string path = dir_ + "/q4_0-q6_k.gguf";
+  ASSERT_TRUE(WriteRandomGguf(spec, path).ok());
+  auto model = Model::Load(path);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  ASSERT_EQ((*model)->weights().lm_head.dtype, DType::kQ6_K);
+  for (DType kv : {DType::kF32, DType::kF16}) {
+    ExpectClose(PagodaLogits(**model, tokens_, chunks_, kv), ReferenceLogits(path, tokens_, kv), 5e-2,
+                "q4_0 + q6_k output (" + std::string(DTypeName(kv)) + " KV cache)", 1e-2);
+  }
+}
+
 TEST_F(ParityTest, ChunkingDoesNotChangeLogits) {
   RandomModelSpec spec = Cases()[0].spec;
   const std::string path = dir_ + "/chunks.gguf";

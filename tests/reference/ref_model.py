@@ -12,7 +12,7 @@ Supported inputs
   shards listed in ``model.safetensors.index.json``.  model_type / architectures
   llama, mistral, qwen2, qwen3.  Tensor dtypes F32, F16, BF16 (and F64).
 * A GGUF file (versions 1, 2, 3): architectures llama, qwen2, qwen3.  Tensor
-  types F32, F16, BF16, F64, Q8_0, Q4_0.
+  types F32, F16, BF16, F64, Q8_0, Q4_0, Q6_K.
 
 Rotary embedding layouts (read this before changing anything RoPE-related)
 --------------------------------------------------------------------------
@@ -270,6 +270,7 @@ GGML_TYPES = {
     1: ("F16", 1, 2),
     2: ("Q4_0", 32, 18),
     8: ("Q8_0", 32, 34),
+    14: ("Q6_K", 256, 210),
     28: ("F64", 1, 8),
     30: ("BF16", 1, 2),
 }
@@ -395,6 +396,32 @@ class GgufReader:
             qs = blocks[:, 2:]
             nib = np.concatenate([qs & 0x0F, qs >> 4], axis=1).astype(np.float64)
             flat = ((nib - 8.0) * d).reshape(-1)
+        elif tname == "Q6_K":
+            # Super-block of 256: ql[128] (low 4 bits), qh[64] (high 2 bits),
+            # 16 int8 scales, fp16 d. Each half h of 128 elements uses
+            # ql[64h:64h+64], qh[32h:32h+32] and scales[8h:8h+8]; for l < 32
+            # its elements l, l+32, l+64, l+96 take ql[l] low, ql[l+32] low,
+            # ql[l] high, ql[l+32] high as low bits and qh[l] bits 0-1, 2-3,
+            # 4-5, 6-7 as high bits, minus 32, times d * the scale of their
+            # group of 16.
+            blocks = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 210)
+            ql = blocks[:, :128].astype(np.int64)
+            qh = blocks[:, 128:192].astype(np.int64)
+            sc = blocks[:, 192:208].copy().view(np.int8).astype(np.float64)    # [nb, 16]
+            d = blocks[:, 208:210].copy().view("<f2").astype(np.float64)       # [nb, 1]
+            out = np.empty((blocks.shape[0], 256))
+            l = np.arange(32)
+            for h in range(2):
+                lo = ql[:, 64 * h:64 * h + 64]
+                hi = qh[:, 32 * h:32 * h + 32]
+                quads = [(lo[:, :32] & 0x0F) | ((hi & 3) << 4),
+                         (lo[:, 32:] & 0x0F) | (((hi >> 2) & 3) << 4),
+                         (lo[:, :32] >> 4) | (((hi >> 4) & 3) << 4),
+                         (lo[:, 32:] >> 4) | (((hi >> 6) & 3) << 4)]
+                for k, q in enumerate(quads):
+                    scale = sc[:, 8 * h + 2 * k + l // 16]                       # [nb, 32]
+                    out[:, 128 * h + 32 * k + l] = d * scale * (q - 32)
+            flat = out.reshape(-1)
         else:  # pragma: no cover - GGML_TYPES and this chain agree
             raise ModelError(f"unhandled type {tname}")
         return flat.reshape(tuple(reversed([int(x) for x in ne])))
