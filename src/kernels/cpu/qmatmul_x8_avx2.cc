@@ -53,9 +53,8 @@ namespace {
 // each chunk is widened by a madd with ones (lane r: row r's four
 // elements) and the eight chunks add in int32 (|D_b| <= 32 x 128 x 127).
 struct Avx2Ops {
-  static __m256i Q4Step(__m256i acc, __m256i lo, __m256i hi, __m256i xl, __m256i xh, bool first) {
-    const __m256i t = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_maddubs_epi16(hi, xh));
-    return first ? t : _mm256_add_epi16(acc, t);
+  static __m256i Q4Step(__m256i acc, __m256i lo, __m256i hi, __m256i xl, __m256i xh) {
+    return _mm256_add_epi16(acc, _mm256_add_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_maddubs_epi16(hi, xh)));
   }
   // D_b from the int16 sums, right before its conversion (widening all of
   // them inside Dots made the batch tile ~5% slower).
@@ -63,9 +62,9 @@ struct Avx2Ops {
     return _mm256_sub_epi32(_mm256_madd_epi16(acc16, _mm256_set1_epi16(1)), _mm256_set1_epi32(corr32));
   }
   static __m256i Q8Weights(__m256i w) { return _mm256_abs_epi8(w); }
-  static __m256i Q8Step(__m256i acc, __m256i abs_w, __m256i w, __m256i xq, bool first) {
+  static __m256i Q8Step(__m256i acc, __m256i abs_w, __m256i w, __m256i xq) {
     const __m256i t = _mm256_madd_epi16(_mm256_maddubs_epi16(abs_w, _mm256_sign_epi8(xq, w)), _mm256_set1_epi16(1));
-    return first ? t : _mm256_add_epi32(acc, t);
+    return _mm256_add_epi32(acc, t);
   }
   static __m256i Q8Finish(__m256i acc, int32_t) { return acc; }  // already D_b
 };

@@ -40,15 +40,15 @@ namespace {
 // 128 * sum(q) = 16 * corr32 comes back off: the integer dot of w and q for
 // every weight byte, -128 included, without AVX2's |w| and sign moves.
 struct VnniOps {
-  static __m256i Q4Step(__m256i acc, __m256i lo, __m256i hi, __m256i xl, __m256i xh, bool first) {
-    return _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(first ? _mm256_setzero_si256() : acc, lo, xl), hi, xh);
+  static __m256i Q4Step(__m256i acc, __m256i lo, __m256i hi, __m256i xl, __m256i xh) {
+    return _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(acc, lo, xl), hi, xh);
   }
   static __m256i Q4Finish(__m256i acc, int32_t corr32) {
     return _mm256_sub_epi32(acc, _mm256_set1_epi32(corr32));
   }
   static __m256i Q8Weights(__m256i w) { return _mm256_xor_si256(w, _mm256_set1_epi8(static_cast<char>(0x80))); }
-  static __m256i Q8Step(__m256i acc, __m256i biased_w, __m256i, __m256i xq, bool first) {
-    return _mm256_dpbusd_epi32(first ? _mm256_setzero_si256() : acc, biased_w, xq);
+  static __m256i Q8Step(__m256i acc, __m256i biased_w, __m256i, __m256i xq) {
+    return _mm256_dpbusd_epi32(acc, biased_w, xq);
   }
   static __m256i Q8Finish(__m256i acc, int32_t corr32) {
     return _mm256_sub_epi32(acc, _mm256_set1_epi32(16 * corr32));
