@@ -267,17 +267,13 @@ TEST_F(ParityTest, EveryArchitectureTypeAndFormatMatchesReference) {
 // 8-bit activations with one scale per 256 elements (kernels/cpu/qmatmul.h):
 // the same kind of rounding as the Q4_0 products, under the same bounds.
 TEST_F(ParityTest, Q4_0WithAQ6KOutputMatchesReference) {
-  RandomModelSpec spec;
-  spec.arch = Architecture::kLlama;
+  RandomModelSpec spec = Cases()[1].spec;  // llama, whole 32-blocks, untied
+  ASSERT_EQ(spec.arch, Architecture::kLlama);
   spec.dtype = DType::kQ4_0;
   spec.output_dtype = DType::kQ6_K;
-  spec.vocab_size = 301;
   spec.hidden_size = 256;
-  spec.intermediate_size = 160;
-  spec.num_layers = 2;
   spec.num_heads = 4;
   spec.num_kv_heads = 2;
-  spec.seed = 11;
   const std::string path = dir_ + "/q4_0-q6_k.gguf";
   ASSERT_TRUE(WriteRandomGguf(spec, path).ok());
   auto model = Model::Load(path);
