@@ -128,10 +128,9 @@ void Prepare(Isa isa, const WeightMatrix* ws, int count, const float* x, int64_t
 void RunRange(Isa isa, const WeightMatrix& w, const Operand& op, const float* x, int64_t rows,
               float* y, int64_t y_stride, int64_t n_begin, int64_t n_end) {
   if (w.layout == WeightLayout::kQ4_0x8 || w.layout == WeightLayout::kQ8_0x8) {
-    const bool q4 = w.layout == WeightLayout::kQ4_0x8;
-    const auto kernel = isa == Isa::kAvx512Vnni ? (q4 ? vnni::QMatMulQ4_0x8Range : vnni::QMatMulQ8_0x8Range)
-                        : isa == Isa::kAvx2     ? (q4 ? avx2::QMatMulQ4_0x8Range : avx2::QMatMulQ8_0x8Range)
-                                                : (q4 ? QMatMulQ4_0x8RangePortable : QMatMulQ8_0x8RangePortable);
+    const auto kernel = isa == Isa::kAvx512Vnni ? vnni::QMatMulX8Range
+                        : isa == Isa::kAvx2     ? avx2::QMatMulX8Range
+                                                : QMatMulX8RangePortable;
     kernel(w, op.qa, y, y_stride, n_begin, n_end);
   } else if (op.format != ActFormat::kFloat) {
     if (UsesAvx2(isa)) {

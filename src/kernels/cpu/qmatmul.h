@@ -126,13 +126,10 @@ void QuantizeActsPortable(const float* x, const QuantizedActs& qa, int64_t m_beg
 void QMatMulRangePortable(const WeightMatrix& w, const QuantizedActs& qa, float* y,
                           int64_t y_stride, int64_t n_begin, int64_t n_end);
 
-// The same for a kQ4_0x8 weight (qmatmul_x8.cc); n_begin and n_end must be
-// multiples of 8 (whole groups).
-void QMatMulQ4_0x8RangePortable(const WeightMatrix& w, const QuantizedActs& qa, float* y,
-                                int64_t y_stride, int64_t n_begin, int64_t n_end);
-// The same for a kQ8_0x8 weight.
-void QMatMulQ8_0x8RangePortable(const WeightMatrix& w, const QuantizedActs& qa, float* y,
-                                int64_t y_stride, int64_t n_begin, int64_t n_end);
+// The same for a kQ4_0x8 or kQ8_0x8 weight (qmatmul_x8.cc); n_begin and
+// n_end must be multiples of 8 (whole groups).
+void QMatMulX8RangePortable(const WeightMatrix& w, const QuantizedActs& qa, float* y, int64_t y_stride,
+                            int64_t n_begin, int64_t n_end);
 
 }  // namespace pagoda::cpu
 
@@ -144,10 +141,8 @@ void QuantizeActs(const float* x, const cpu::QuantizedActs& qa, int64_t m_begin,
 void QMatMulRange(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y, int64_t y_stride,
                   int64_t n_begin, int64_t n_end);
 // kQ4_0x8 and kQ8_0x8 weights (qmatmul_x8_avx2.cc).
-void QMatMulQ4_0x8Range(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y,
-                        int64_t y_stride, int64_t n_begin, int64_t n_end);
-void QMatMulQ8_0x8Range(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y,
-                        int64_t y_stride, int64_t n_begin, int64_t n_end);
+void QMatMulX8Range(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y, int64_t y_stride,
+                    int64_t n_begin, int64_t n_end);
 // The K-quant part of QMatMulRange.
 void QMatMulRangeKQuant(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y,
                         int64_t y_stride, int64_t n_begin, int64_t n_end);
@@ -159,9 +154,7 @@ namespace pagoda::vnni {
 // kQ4_0x8 and kQ8_0x8 weights with AVX-512 VNNI integer dots, for CPUs where
 // cpu::CpuSupportsAvx512Vnni() (qmatmul_x8_vnni.cc): the same contract and
 // the same bits as avx2's.
-void QMatMulQ4_0x8Range(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y,
-                        int64_t y_stride, int64_t n_begin, int64_t n_end);
-void QMatMulQ8_0x8Range(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y,
-                        int64_t y_stride, int64_t n_begin, int64_t n_end);
+void QMatMulX8Range(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y, int64_t y_stride,
+                    int64_t n_begin, int64_t n_end);
 
 }  // namespace pagoda::vnni

@@ -64,16 +64,15 @@ void RangeX8(const WeightMatrix& w, const QuantizedActs& qa, float* y, int64_t y
 
 }  // namespace
 
-void QMatMulQ4_0x8RangePortable(const WeightMatrix& w, const QuantizedActs& qa, float* y,
-                                int64_t y_stride, int64_t n_begin, int64_t n_end) {
-  CHECK(w.layout == WeightLayout::kQ4_0x8 && qa.format == ActFormat::kBlock32);
-  RangeX8<DotQ4_0x8>(w, qa, y, y_stride, n_begin, n_end, kQ4_0x8BlockBytes);
-}
-
-void QMatMulQ8_0x8RangePortable(const WeightMatrix& w, const QuantizedActs& qa, float* y,
-                                int64_t y_stride, int64_t n_begin, int64_t n_end) {
-  CHECK(w.layout == WeightLayout::kQ8_0x8 && qa.format == ActFormat::kBlock32);
-  RangeX8<DotQ8_0x8>(w, qa, y, y_stride, n_begin, n_end, kQ8_0x8BlockBytes);
+void QMatMulX8RangePortable(const WeightMatrix& w, const QuantizedActs& qa, float* y, int64_t y_stride,
+                            int64_t n_begin, int64_t n_end) {
+  CHECK(qa.format == ActFormat::kBlock32) << "repacked by eight: wrong activations";
+  if (w.layout == WeightLayout::kQ4_0x8) {
+    RangeX8<DotQ4_0x8>(w, qa, y, y_stride, n_begin, n_end, kQ4_0x8BlockBytes);
+  } else {
+    CHECK(w.layout == WeightLayout::kQ8_0x8) << "repacked by eight: wrong layout";
+    RangeX8<DotQ8_0x8>(w, qa, y, y_stride, n_begin, n_end, kQ8_0x8BlockBytes);
+  }
 }
 
 }  // namespace pagoda::cpu

@@ -71,14 +71,9 @@ struct Avx2Ops {
 
 }  // namespace
 
-void QMatMulQ4_0x8Range(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y,
-                        int64_t y_stride, int64_t n_begin, int64_t n_end) {
-  RunLayout<Avx2Ops>(WeightLayout::kQ4_0x8, w, qa, y, y_stride, n_begin, n_end);
-}
-
-void QMatMulQ8_0x8Range(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y,
-                        int64_t y_stride, int64_t n_begin, int64_t n_end) {
-  RunLayout<Avx2Ops>(WeightLayout::kQ8_0x8, w, qa, y, y_stride, n_begin, n_end);
+void QMatMulX8Range(const WeightMatrix& w, const cpu::QuantizedActs& qa, float* y, int64_t y_stride,
+                    int64_t n_begin, int64_t n_end) {
+  RunLayout<Avx2Ops>(w, qa, y, y_stride, n_begin, n_end);
 }
 
 }  // namespace pagoda::avx2
